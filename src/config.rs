@@ -1,0 +1,357 @@
+//! [`SessionConfig`]: keys, cookie attributes, lifetimes and limits.
+
+use std::time::Duration;
+
+use http::StatusCode;
+
+use crate::error::ConfigError;
+use crate::flask::Limits;
+use crate::key::{Key, KeyRing};
+
+/// Flask's `PERMANENT_SESSION_LIFETIME` default: 31 days.
+pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(31 * 24 * 60 * 60);
+
+/// Werkzeug's `MAX_COOKIE_SIZE` default: the longest `Set-Cookie` value browsers keep.
+pub const DEFAULT_MAX_COOKIE_SIZE: usize = 4093;
+
+/// The `SameSite` cookie attribute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SameSite {
+    /// `SameSite=Strict`: never sent on cross-site requests.
+    Strict,
+    /// `SameSite=Lax`: sent on top-level cross-site navigations only (flagon's default).
+    Lax,
+    /// `SameSite=None`: sent on every request; needs `Secure`.
+    None,
+}
+
+impl SameSite {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            SameSite::Strict => "Strict",
+            SameSite::Lax => "Lax",
+            SameSite::None => "None",
+        }
+    }
+}
+
+/// What to do when the session cookie would be larger than
+/// [`max_cookie_size`](SessionConfig::max_cookie_size).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OversizePolicy {
+    /// Replace the response with a plain-text 500 naming the problem and trace the error
+    /// (default). A handler that wants to react itself calls
+    /// [`Session::check_size`](crate::Session::check_size) before returning.
+    Error,
+    /// Send the cookie anyway and trace a warning, as Flask does; browsers will likely
+    /// drop it and the session is lost.
+    InsecureSendAnyway,
+}
+
+/// Everything flagon needs to know about your sessions.
+///
+/// [`SessionConfig::new`] gives secure defaults (`Secure`, `HttpOnly`, `SameSite=Lax`);
+/// [`SessionConfig::flask`] gives Flask's own defaults, for sharing a cookie with a Flask
+/// app served over plain HTTP.
+///
+/// ```
+/// use flagon::{Key, SameSite, SessionConfig};
+/// let config = SessionConfig::new(Key::new("change me")?)
+///     .cookie_name("__Host-session")
+///     .same_site(Some(SameSite::Strict))
+///     .permanent_lifetime(std::time::Duration::from_secs(7 * 24 * 3600));
+/// # Ok::<(), flagon::ConfigError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    pub(crate) keys: KeyRing,
+    pub(crate) cookie_name: String,
+    pub(crate) domain: Option<String>,
+    pub(crate) path: String,
+    pub(crate) secure: bool,
+    pub(crate) http_only: bool,
+    pub(crate) same_site: Option<SameSite>,
+    pub(crate) partitioned: bool,
+    pub(crate) permanent_lifetime: Duration,
+    pub(crate) refresh_each_request: bool,
+    pub(crate) clock_skew: Duration,
+    pub(crate) max_cookie_size: usize,
+    pub(crate) oversize: OversizePolicy,
+    pub(crate) limits: Limits,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) absolute_timeout: Option<Duration>,
+    pub(crate) touch_interval: Duration,
+    pub(crate) store_deadline: Duration,
+    pub(crate) store_failure_status: StatusCode,
+}
+
+impl SessionConfig {
+    /// Secure defaults: cookie `session`, `Path=/`, `Secure`, `HttpOnly`, `SameSite=Lax`,
+    /// 31-day permanent lifetime refreshed on every request, 4093-byte cookie limit.
+    pub fn new(key: Key) -> SessionConfig {
+        SessionConfig {
+            keys: KeyRing::new(key),
+            cookie_name: "session".to_owned(),
+            domain: None,
+            path: "/".to_owned(),
+            secure: true,
+            http_only: true,
+            same_site: Some(SameSite::Lax),
+            partitioned: false,
+            permanent_lifetime: DEFAULT_LIFETIME,
+            refresh_each_request: true,
+            clock_skew: Duration::ZERO,
+            max_cookie_size: DEFAULT_MAX_COOKIE_SIZE,
+            oversize: OversizePolicy::Error,
+            limits: Limits::default(),
+            idle_timeout: None,
+            absolute_timeout: None,
+            touch_interval: Duration::from_secs(60),
+            store_deadline: Duration::from_secs(2),
+            store_failure_status: StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// Flask's own defaults: like [`new`](Self::new) but without `Secure` and without
+    /// `SameSite`, exactly what a stock Flask app sends.
+    pub fn flask(key: Key) -> SessionConfig {
+        SessionConfig::new(key).secure(false).same_site(None)
+    }
+
+    /// Adds an older key that still verifies cookies but never signs one (Flask's
+    /// `SECRET_KEY_FALLBACKS`). Call once per key, oldest first.
+    pub fn fallback_key(mut self, key: Key) -> Self {
+        self.keys = self.keys.with_fallback(key);
+        self
+    }
+
+    /// The cookie's name (Flask's `SESSION_COOKIE_NAME`, default `session`).
+    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.cookie_name = name.into();
+        self
+    }
+
+    /// The cookie's `Domain` (Flask's `SESSION_COOKIE_DOMAIN`, default none).
+    ///
+    /// As in Flask, a port (`:5000`) and leading dots are dropped.
+    pub fn domain(mut self, domain: Option<impl Into<String>>) -> Self {
+        self.domain = domain.map(Into::into);
+        self
+    }
+
+    /// The cookie's `Path` (Flask's `SESSION_COOKIE_PATH`, default `/`).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// The `Secure` flag (default on; Flask's default is off).
+    pub fn secure(mut self, secure: bool) -> Self {
+        self.secure = secure;
+        self
+    }
+
+    /// The `HttpOnly` flag (default on, as in Flask).
+    pub fn http_only(mut self, http_only: bool) -> Self {
+        self.http_only = http_only;
+        self
+    }
+
+    /// The `SameSite` attribute (default `Lax`; Flask's default is none).
+    pub fn same_site(mut self, same_site: Option<SameSite>) -> Self {
+        self.same_site = same_site;
+        self
+    }
+
+    /// The `Partitioned` flag (CHIPS; default off). Implies `Secure`, as in Werkzeug.
+    pub fn partitioned(mut self, partitioned: bool) -> Self {
+        self.partitioned = partitioned;
+        self
+    }
+
+    /// How long a permanent session lives (Flask's `PERMANENT_SESSION_LIFETIME`, default
+    /// 31 days). It is also the maximum age of every cookie, permanent or not, as in Flask.
+    pub fn permanent_lifetime(mut self, lifetime: Duration) -> Self {
+        self.permanent_lifetime = lifetime;
+        self
+    }
+
+    /// Re-send a permanent session's cookie on every request, sliding its expiry (Flask's
+    /// `SESSION_REFRESH_EACH_REQUEST`, default on).
+    pub fn refresh_each_request(mut self, refresh: bool) -> Self {
+        self.refresh_each_request = refresh;
+        self
+    }
+
+    /// Accept cookies signed up to this far in the future (default 0, as Flask). Useful
+    /// when several servers with slightly different clocks share a key.
+    pub fn clock_skew(mut self, skew: Duration) -> Self {
+        self.clock_skew = skew;
+        self
+    }
+
+    /// The longest `Set-Cookie` value flagon will send (default 4093, Werkzeug's limit).
+    pub fn max_cookie_size(mut self, bytes: usize) -> Self {
+        self.max_cookie_size = bytes;
+        self
+    }
+
+    /// What happens when the cookie would be larger than
+    /// [`max_cookie_size`](Self::max_cookie_size) (default [`OversizePolicy::Error`]).
+    pub fn oversize(mut self, policy: OversizePolicy) -> Self {
+        self.oversize = policy;
+        self
+    }
+
+    /// Caps applied while decoding cookies.
+    pub fn decode_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Server-side stores: a session not used for this long expires (default: the
+    /// permanent lifetime).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = Some(timeout);
+        self
+    }
+
+    /// Server-side stores: a session expires this long after it was created, however
+    /// active it is (default: none).
+    pub fn absolute_timeout(mut self, timeout: Duration) -> Self {
+        self.absolute_timeout = Some(timeout);
+        self
+    }
+
+    /// Server-side stores: a request that only reads moves the expiry forward at most once
+    /// per this interval (default 60 s), so reads stay cheap.
+    pub fn touch_interval(mut self, interval: Duration) -> Self {
+        self.touch_interval = interval;
+        self
+    }
+
+    /// Server-side stores: the longest one store operation may take before the request gets
+    /// the failure response (default 2 s).
+    pub fn store_deadline(mut self, deadline: Duration) -> Self {
+        self.store_deadline = deadline;
+        self
+    }
+
+    /// Server-side stores: the status of the response when the store fails (default 503).
+    pub fn store_failure_status(mut self, status: StatusCode) -> Self {
+        self.store_failure_status = status;
+        self
+    }
+
+    /// The configured cookie name.
+    pub fn get_cookie_name(&self) -> &str {
+        &self.cookie_name
+    }
+
+    /// Checks every setting; layers call this when they are built.
+    ///
+    /// # Errors
+    /// The first [`ConfigError`] found.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let name = &self.cookie_name;
+        if name.is_empty() || !name.bytes().all(is_token_byte) {
+            return Err(ConfigError::CookieName(name.clone()));
+        }
+        for (attribute, value) in [("path", Some(&self.path)), ("domain", self.domain.as_ref())] {
+            if let Some(value) = value {
+                if value
+                    .bytes()
+                    .any(|b| b.is_ascii_control() || b == b';' || !b.is_ascii())
+                {
+                    return Err(ConfigError::CookieAttribute {
+                        attribute,
+                        value: value.clone(),
+                    });
+                }
+            }
+        }
+        let secure = self.secure || self.partitioned;
+        if name.starts_with("__Secure-") && !secure {
+            return Err(prefix_error(name, "the Secure attribute"));
+        }
+        if name.starts_with("__Host-") && (!secure || self.path != "/" || self.domain.is_some()) {
+            return Err(prefix_error(name, "Secure, Path=/ and no Domain"));
+        }
+        if self.same_site == Some(SameSite::None) && !secure {
+            return Err(ConfigError::CookieAttribute {
+                attribute: "same_site",
+                value: "None without Secure (browsers reject it)".to_owned(),
+            });
+        }
+        if self.permanent_lifetime.is_zero() {
+            return Err(ConfigError::Lifetime {
+                what: "permanent_lifetime",
+                why: "must be more than zero",
+            });
+        }
+        if self.store_deadline.is_zero() {
+            return Err(ConfigError::Lifetime {
+                what: "store_deadline",
+                why: "must be more than zero",
+            });
+        }
+        Ok(())
+    }
+}
+
+fn prefix_error(name: &str, requirement: &'static str) -> ConfigError {
+    ConfigError::CookiePrefix {
+        name: name.to_owned(),
+        requirement,
+    }
+}
+
+/// RFC 9110 `tchar`: the bytes a cookie name may hold.
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> Key {
+        Key::new("k").unwrap()
+    }
+
+    #[test]
+    fn defaults_are_secure_and_flask_preset_is_flask() {
+        let c = SessionConfig::new(key());
+        assert!(c.secure && c.http_only && c.same_site == Some(SameSite::Lax));
+        let f = SessionConfig::flask(key());
+        assert!(!f.secure && f.http_only && f.same_site.is_none());
+        assert_eq!(f.permanent_lifetime.as_secs(), 2_678_400);
+        c.validate().unwrap();
+        f.validate().unwrap();
+    }
+
+    #[test]
+    fn bad_names_and_attributes_are_config_errors() {
+        for bad in ["", "a b", "a;b", "sess\u{e9}", "\"session\"", "a=b"] {
+            let err = SessionConfig::new(key()).cookie_name(bad).validate();
+            assert!(matches!(err, Err(ConfigError::CookieName(_))), "{bad:?}");
+        }
+        let err = SessionConfig::new(key()).path("/a;b").validate();
+        assert!(matches!(err, Err(ConfigError::CookieAttribute { .. })));
+        let err = SessionConfig::new(key()).domain(Some("x\r\ny")).validate();
+        assert!(matches!(err, Err(ConfigError::CookieAttribute { .. })));
+    }
+
+    #[test]
+    fn cookie_prefixes_are_enforced() {
+        let host = SessionConfig::new(key()).cookie_name("__Host-s");
+        host.clone().validate().unwrap();
+        assert!(host.clone().path("/app").validate().is_err());
+        assert!(host.clone().domain(Some("example.com")).validate().is_err());
+        assert!(host.secure(false).validate().is_err());
+        let secure = SessionConfig::flask(key()).cookie_name("__Secure-s");
+        assert!(secure.clone().validate().is_err());
+        secure.partitioned(true).validate().unwrap();
+    }
+}

@@ -1,0 +1,1 @@
+//! Strict, canonical base64 (STUB).

@@ -1,0 +1,1 @@
+//! Python-compatible JSON reading and writing (STUB).

@@ -1,0 +1,146 @@
+//! Flask's session cookie format, byte for byte.
+//!
+//! A cookie is `[.]payload.timestamp.signature`: tagged JSON ([`tagged`]), zlib-compressed
+//! when that saves at least two bytes, base64url without padding, signed by itsdangerous'
+//! timestamp signer ([`signer`]) with HMAC-SHA1 under a key derived with the salt
+//! `cookie-session`. For the same session, key and time flagon writes the string Flask
+//! writes.
+//!
+//! Reading is strict where Flask is lenient (canonical base64 only, no bytes after the
+//! zlib stream, JSON depth and inflate size capped, top level must be an object) and calm
+//! where Flask crashes: every failure is a [`DecodeError`], never a panic.
+
+pub(crate) mod base64;
+pub(crate) mod json;
+pub(crate) mod signer;
+pub(crate) mod tagged;
+pub(crate) mod zlib;
+
+use crate::key::{Key, KeyRing};
+use crate::value::Map;
+
+pub use signer::DecodeError;
+
+/// Caps applied while decoding a cookie, before any work grows with the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Longest cookie value looked at, in bytes (default 4096); longer ones are rejected
+    /// after a length check alone.
+    pub max_cookie_len: usize,
+    /// Most bytes a compressed payload may inflate to (default 256 KiB).
+    pub max_inflated: usize,
+    /// Deepest nesting of JSON arrays and objects (default 128).
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_cookie_len: 4096,
+            max_inflated: 256 * 1024,
+            max_depth: 128,
+        }
+    }
+}
+
+/// What a verified cookie held.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Verified {
+    /// The session data.
+    pub session: Map,
+    /// When it was signed, in Unix seconds.
+    pub timestamp: u64,
+    /// Which key verified it: 0 is the current key, 1 the newest fallback, and so on.
+    pub key_index: usize,
+}
+
+/// Encodes and signs `session` as Flask does, at Unix time `timestamp`.
+///
+/// ```
+/// use flagon::{flask, Key, Map, Value};
+/// let key = Key::new("correct horse battery staple")?;
+/// let mut session = Map::new();
+/// session.insert("logged_in".into(), Value::Bool(true));
+/// assert_eq!(
+///     flask::sign(&session, &key, 1_700_000_000),
+///     "eyJsb2dnZWRfaW4iOnRydWV9.ZVPxAA.njuUsaCugTIOn_G8r5TAhwpI-Yw",
+/// );
+/// # Ok::<(), flagon::ConfigError>(())
+/// ```
+pub fn sign(session: &Map, key: &Key, timestamp: u64) -> String {
+    let json = tagged::to_json(session);
+    let payload = zlib::payload_segment(json.as_bytes());
+    signer::sign(key, crate::key::Purpose::FlaskCookie, &payload, timestamp)
+}
+
+/// Verifies a cookie value with `keys` and decodes it.
+///
+/// `now` is the current Unix time; a cookie older than `max_age` seconds, or signed more
+/// than `clock_skew` seconds in the future, is expired (Flask: `age > max_age` or
+/// `age < 0`). The payload is only touched after the signature and age check out.
+///
+/// # Errors
+/// A [`DecodeError`] naming why the cookie is not a session. Its `Display` never contains
+/// the cookie or the key.
+pub fn verify(
+    value: &[u8],
+    keys: &KeyRing,
+    now: u64,
+    max_age: u64,
+    clock_skew: u64,
+    limits: &Limits,
+) -> Result<Verified, DecodeError> {
+    let unsigned = signer::unsign(
+        value,
+        keys,
+        crate::key::Purpose::FlaskCookie,
+        signer::Expiry {
+            now,
+            max_age,
+            clock_skew,
+        },
+        limits.max_cookie_len,
+    )?;
+    let session = decode_payload(unsigned.payload, limits)?;
+    Ok(Verified {
+        session,
+        timestamp: unsigned.timestamp,
+        key_index: unsigned.key_index,
+    })
+}
+
+/// Decodes a cookie's payload and timestamp **without checking the signature**.
+///
+/// For debugging only (`flagon decode --unverified`): anyone can forge what this returns.
+///
+/// # Errors
+/// A [`DecodeError`] when the value is not shaped like a Flask cookie or the payload does
+/// not decode.
+pub fn insecure_decode_unverified(
+    value: &[u8],
+    limits: &Limits,
+) -> Result<(Map, u64), DecodeError> {
+    let (payload, timestamp) = signer::split_unverified(value, limits.max_cookie_len)?;
+    Ok((decode_payload(payload, limits)?, timestamp))
+}
+
+/// The session as Flask's tagged JSON text (sorted keys, ASCII only, compact).
+pub fn to_tagged_json(session: &Map) -> String {
+    tagged::to_json(session)
+}
+
+/// Parses Flask's tagged JSON text into a session; the top level must be an object.
+///
+/// # Errors
+/// [`DecodeError::Payload`] when the text is not valid tagged JSON within `limits`.
+pub fn from_tagged_json(text: &[u8], limits: &Limits) -> Result<Map, DecodeError> {
+    tagged::from_json(text, limits.max_depth)
+}
+
+/// Payload segment (with its optional leading compression dot) → session.
+fn decode_payload(payload: &[u8], limits: &Limits) -> Result<Map, DecodeError> {
+    let json = zlib::decode_payload_segment(payload, limits.max_inflated)?;
+    tagged::from_json(&json, limits.max_depth)
+}

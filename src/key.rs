@@ -1,0 +1,243 @@
+//! Secret keys: the only place in flagon that holds secret bytes.
+//!
+//! A [`Key`] is Flask's `SECRET_KEY`; a [`KeyRing`] is the current key plus Flask's
+//! `SECRET_KEY_FALLBACKS`. flagon derives the signing keys once, when the key is made,
+//! instead of on every request as itsdangerous does; the derived keys are the same.
+//!
+//! Nothing here prints a secret: `Debug` shows only how many keys there are, and the
+//! bytes are zeroed when the key is dropped.
+
+use std::fmt;
+
+use hmac::{Hmac, Mac};
+use sha1::Sha1;
+use zeroize::Zeroizing;
+
+use crate::error::ConfigError;
+
+type HmacSha1 = Hmac<Sha1>;
+
+/// The salt Flask's `SecureCookieSessionInterface` uses for the session cookie.
+const FLASK_COOKIE_SALT: &[u8] = b"cookie-session";
+/// The salt of the signed session-id cookie of server-side stores: a flagon format, so
+/// an id cookie can never verify as a Flask session cookie or the other way round.
+const SESSION_ID_SALT: &[u8] = b"flagon.session-id";
+
+/// What a signature is for; each purpose has its own derived key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// Flask's session cookie (salt `cookie-session`).
+    FlaskCookie,
+    /// flagon's signed session id for server-side stores.
+    SessionId,
+}
+
+/// A secret key, like Flask's `SECRET_KEY`.
+///
+/// Any bytes are accepted except an empty key; a string key is used as its UTF-8 bytes,
+/// as Flask does. Use at least 32 random bytes ([`Key::generate`], or `flagon keygen`).
+///
+/// ```
+/// let key = flagon::Key::new("correct horse battery staple")?;
+/// assert_eq!(format!("{key:?}"), "Key(..)");
+/// # Ok::<(), flagon::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct Key {
+    secret: Zeroizing<Vec<u8>>,
+    cookie_mac: HmacSha1,
+    id_mac: HmacSha1,
+}
+
+impl Key {
+    /// Makes a key from secret bytes (a `&str` is taken as its UTF-8 bytes).
+    ///
+    /// # Errors
+    /// [`ConfigError::EmptyKey`] when the secret is empty: Flask would silently disable
+    /// sessions, flagon refuses at startup instead.
+    pub fn new(secret: impl AsRef<[u8]>) -> Result<Key, ConfigError> {
+        let secret = secret.as_ref();
+        if secret.is_empty() {
+            return Err(ConfigError::EmptyKey);
+        }
+        Ok(Key {
+            secret: Zeroizing::new(secret.to_vec()),
+            cookie_mac: derive(secret, FLASK_COOKIE_SALT),
+            id_mac: derive(secret, SESSION_ID_SALT),
+        })
+    }
+
+    /// Makes a new random 32-byte key from the operating system's CSPRNG.
+    ///
+    /// Sessions signed with it do not survive a restart unless you save the key; prefer
+    /// a key from configuration (`flagon keygen` prints one).
+    pub fn generate() -> Key {
+        Key::new(random_bytes::<32>()).expect("32 random bytes are not empty")
+    }
+
+    /// The secret as lower-case hex, for printing a freshly generated key once.
+    ///
+    /// This is the only way to read a key back; do not log it.
+    pub fn to_hex(&self) -> String {
+        self.secret.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn mac(&self, purpose: Purpose) -> &HmacSha1 {
+        match purpose {
+            Purpose::FlaskCookie => &self.cookie_mac,
+            Purpose::SessionId => &self.id_mac,
+        }
+    }
+
+    /// HMAC-SHA1 of `message` under this key's derived key for `purpose`.
+    pub(crate) fn sign(&self, purpose: Purpose, message: &[u8]) -> [u8; 20] {
+        let mut mac = self.mac(purpose).clone();
+        mac.update(message);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Checks `signature` over `message` in constant time.
+    pub(crate) fn verify(&self, purpose: Purpose, message: &[u8], signature: &[u8]) -> bool {
+        let mut mac = self.mac(purpose).clone();
+        mac.update(message);
+        mac.verify_slice(signature).is_ok()
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Key(..)")
+    }
+}
+
+/// itsdangerous' `hmac` key derivation: `HMAC-SHA1(secret, salt)`, keyed for signing.
+fn derive(secret: &[u8], salt: &[u8]) -> HmacSha1 {
+    let mut outer = HmacSha1::new_from_slice(secret).expect("HMAC takes keys of any length");
+    outer.update(salt);
+    let derived: Zeroizing<[u8; 20]> = Zeroizing::new(outer.finalize().into_bytes().into());
+    HmacSha1::new_from_slice(derived.as_slice()).expect("HMAC takes keys of any length")
+}
+
+/// `N` bytes from the operating system's CSPRNG.
+///
+/// # Panics
+/// When the OS has no randomness to give, which no supported platform does after boot;
+/// a session library must not go on with predictable ids.
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut buf = [0u8; N];
+    getrandom::fill(&mut buf).expect("the operating system's random number generator failed");
+    buf
+}
+
+/// The current key and the fallback keys still accepted for verification.
+///
+/// Signing always uses the current key. Verification tries the current key first, then
+/// the fallbacks newest first, as Flask does with `SECRET_KEY_FALLBACKS`.
+#[derive(Clone)]
+pub struct KeyRing {
+    current: Key,
+    /// Newest first (the reverse of Flask's `SECRET_KEY_FALLBACKS` list).
+    fallbacks: Vec<Key>,
+}
+
+impl KeyRing {
+    /// A ring with only the current key.
+    pub fn new(current: Key) -> KeyRing {
+        KeyRing {
+            current,
+            fallbacks: Vec::new(),
+        }
+    }
+
+    /// Adds an older key that is still accepted when verifying, never used for signing.
+    ///
+    /// Add them oldest first, in the order of Flask's `SECRET_KEY_FALLBACKS`.
+    pub fn with_fallback(mut self, key: Key) -> KeyRing {
+        self.fallbacks.insert(0, key);
+        self
+    }
+
+    /// The key that signs.
+    pub fn current(&self) -> &Key {
+        &self.current
+    }
+
+    /// Every key in verification order: current first, then fallbacks newest first.
+    pub(crate) fn verification_order(&self) -> impl Iterator<Item = &Key> {
+        std::iter::once(&self.current).chain(self.fallbacks.iter())
+    }
+
+    /// Finds the key that signed `message`, by its position in verification order
+    /// (0 = the current key).
+    pub(crate) fn verify(
+        &self,
+        purpose: Purpose,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Option<usize> {
+        self.verification_order()
+            .position(|key| key.verify(purpose, message, signature))
+    }
+}
+
+impl fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyRing")
+            .field("fallbacks", &self.fallbacks.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn derivation_matches_flask_worked_example() {
+        // FORMAT.md §5: secret "correct horse battery staple", signing input below.
+        let key = Key::new("correct horse battery staple").unwrap();
+        let sig = key.sign(Purpose::FlaskCookie, b"eyJsb2dnZWRfaW4iOnRydWV9.ZVPxAA");
+        assert_eq!(hex(&sig), "9e3b94b1a0ae81320e9ff1bcaf94c0870a48f98c");
+    }
+
+    #[test]
+    fn empty_key_is_a_config_error() {
+        assert!(matches!(Key::new(""), Err(ConfigError::EmptyKey)));
+    }
+
+    #[test]
+    fn debug_prints_no_secret() {
+        let key = Key::new("hunter2-hunter2").unwrap();
+        let ring = KeyRing::new(key.clone()).with_fallback(Key::new("old-secret").unwrap());
+        let shown = format!("{key:?} {ring:?} {key:#?} {ring:#?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("old-secret"), "{shown}");
+        assert!(!shown.contains(&hex(b"hunter2")), "{shown}");
+    }
+
+    #[test]
+    fn purposes_do_not_cross() {
+        let key = Key::new("k").unwrap();
+        let sig = key.sign(Purpose::SessionId, b"m");
+        assert!(key.verify(Purpose::SessionId, b"m", &sig));
+        assert!(!key.verify(Purpose::FlaskCookie, b"m", &sig));
+    }
+
+    #[test]
+    fn ring_tries_current_then_newest_fallback() {
+        let oldest = Key::new("oldest").unwrap();
+        let newer = Key::new("newer").unwrap();
+        let ring = KeyRing::new(Key::new("current").unwrap())
+            .with_fallback(oldest.clone())
+            .with_fallback(newer.clone());
+        let sig = newer.sign(Purpose::FlaskCookie, b"m");
+        assert_eq!(ring.verify(Purpose::FlaskCookie, b"m", &sig), Some(1));
+        let sig = oldest.sign(Purpose::FlaskCookie, b"m");
+        assert_eq!(ring.verify(Purpose::FlaskCookie, b"m", &sig), Some(2));
+        assert_eq!(ring.verify(Purpose::FlaskCookie, b"m", &[0; 20]), None);
+    }
+}

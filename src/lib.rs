@@ -1,0 +1,21 @@
+//! # flagon: Flask-style sessions for Rust web applications
+//!
+//! flagon gives axum handlers the `session` object Flask users know: a dict-like store
+//! that persists across requests in a cookie signed with your secret key, or on the
+//! server in a store. The cookie is Flask's own format, byte for byte, so a Rust service
+//! and a Flask app with the same `SECRET_KEY` share one login.
+#![doc = include_str!("../docs/guide.md")]
+
+pub mod config;
+pub mod error;
+pub mod flask;
+pub mod id;
+pub mod key;
+pub mod store;
+pub mod value;
+pub mod value_serde;
+
+pub use config::{OversizePolicy, SameSite, SessionConfig};
+pub use error::{ConfigError, SessionError};
+pub use key::{Key, KeyRing};
+pub use value::{BigInt, Map, Value};

@@ -1,0 +1,173 @@
+//! Server-side session stores.
+//!
+//! With a store, the cookie carries only a signed session id and the data lives on the
+//! server. A request never writes back a snapshot of what it loaded: it sends its
+//! [`Changes`], and the store applies them atomically to the latest stored record, so
+//! overlapping requests that write different keys both survive and a request that began
+//! before a logout cannot bring the session back ([`Applied::Gone`]).
+//!
+//! Stores see only a [`StoreKey`], the SHA-256 of the session id: a leaked table holds no
+//! live session tokens.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::id::StoreKey;
+use crate::value::{Map, Value};
+use std::collections::BTreeMap;
+
+/// One stored session.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Record {
+    /// The session data.
+    pub data: Map,
+    /// When the session was created, in Unix seconds (for the absolute timeout).
+    pub created_at: u64,
+    /// When the record stops being valid, in Unix seconds; a record with
+    /// `expires_at <= now` is never returned by [`SessionStore::load`].
+    pub expires_at: u64,
+}
+
+impl Record {
+    /// A record holding `data`.
+    pub fn new(data: Map, created_at: u64, expires_at: u64) -> Record {
+        Record {
+            data,
+            created_at,
+            expires_at,
+        }
+    }
+}
+
+/// What one request did to a session: the unit a store applies atomically.
+///
+/// Applying means: if `clear`, remove every key; then, for each entry of `set`, store the
+/// value (`Some`) or remove the key (`None`).
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Changes {
+    /// The request cleared the session before its other changes.
+    pub clear: bool,
+    /// Final state of each key the request wrote or removed (after the clear, if any).
+    pub set: BTreeMap<String, Option<Value>>,
+}
+
+impl Changes {
+    /// No change at all?
+    pub fn is_empty(&self) -> bool {
+        !self.clear && self.set.is_empty()
+    }
+
+    /// Applies the changes to a map, as a store must.
+    pub fn apply_to(&self, data: &mut Map) {
+        if self.clear {
+            data.clear();
+        }
+        for (key, value) in &self.set {
+            match value {
+                Some(value) => {
+                    data.insert(key.clone(), value.clone());
+                }
+                None => {
+                    data.remove(key);
+                }
+            }
+        }
+    }
+}
+
+/// Result of [`SessionStore::create`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Created {
+    /// The record was stored.
+    Stored,
+    /// A record with this key exists; it was left untouched.
+    Collision,
+}
+
+/// Result of [`SessionStore::apply`], [`SessionStore::touch`] and [`SessionStore::renew`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Applied {
+    /// The record existed and was updated.
+    Done,
+    /// No live record: it was purged, renewed away or expired meanwhile. Nothing was
+    /// written; the session must not be recreated.
+    Gone,
+}
+
+/// A store failure. The request that hit it gets the configured failure response, and the
+/// client's cookie is left alone.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store did not answer within the deadline.
+    #[error("session store did not answer within {0:?}")]
+    Timeout(Duration),
+    /// The store could not be reached or failed the operation.
+    #[error("session store failed: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A stored record did not decode.
+    #[error("stored session record is corrupt: {0}")]
+    Corrupt(&'static str),
+}
+
+/// A place to keep sessions on the server.
+///
+/// Implement this for a new backend, then run the conformance suite
+/// (`flagon::store::conformance`, feature `test-util`) against it. Every method must
+/// be atomic with respect to every other on the same key, and must give up within the
+/// store's own deadline with [`StoreError::Timeout`].
+pub trait SessionStore: Send + Sync + 'static {
+    /// The live record under `key`, or `None` if there is none or it expired (`expires_at <= now`).
+    fn load(
+        &self,
+        key: &StoreKey,
+        now: u64,
+    ) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send;
+
+    /// Stores a new record, never overwriting a live one.
+    fn create(
+        &self,
+        key: &StoreKey,
+        record: &Record,
+    ) -> impl Future<Output = Result<Created, StoreError>> + Send;
+
+    /// Applies `changes` to the latest live record and sets its expiry, atomically.
+    /// A missing or expired record gives [`Applied::Gone`] and is not recreated.
+    fn apply(
+        &self,
+        key: &StoreKey,
+        changes: &Changes,
+        expires_at: u64,
+        now: u64,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
+
+    /// Moves the live record under `old` to `new` with `changes` applied, atomically: after
+    /// it, `old` loads nothing. [`Applied::Gone`] if `old` has no live record;
+    /// a collision on `new` is reported as [`Created::Collision`] through `Ok(Err(..))`.
+    fn renew(
+        &self,
+        old: &StoreKey,
+        new: &StoreKey,
+        changes: &Changes,
+        expires_at: u64,
+        now: u64,
+    ) -> impl Future<Output = Result<Result<Applied, Created>, StoreError>> + Send;
+
+    /// Moves the expiry of a live record only; the data is not rewritten.
+    fn touch(
+        &self,
+        key: &StoreKey,
+        expires_at: u64,
+        now: u64,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
+
+    /// Deletes the record; deleting a missing record is not an error.
+    fn delete(&self, key: &StoreKey) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes expired records, returning how many went.
+    fn sweep(&self, now: u64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
