@@ -12,9 +12,9 @@ pub enum ConfigError {
     #[error("invalid cookie name {0:?}: use visible ASCII letters, digits and `!#$%&'*+-.^_`|~`")]
     CookieName(String),
     /// A cookie attribute value has characters that would break the Set-Cookie header.
-    #[error("invalid cookie {attribute} {value:?}: control characters and `;` are not allowed")]
+    #[error("invalid cookie {attribute} {value:?}: use visible ASCII without `;` or `,` (write an internationalised domain in its punycode form)")]
     CookieAttribute {
-        /// The attribute (`domain` or `path`).
+        /// The attribute (`domain` or `same_site`).
         attribute: &'static str,
         /// The value given.
         value: String,

@@ -6,11 +6,16 @@
 //! and a Flask app with the same `SECRET_KEY` share one login.
 #![doc = include_str!("../docs/guide.md")]
 
+#[cfg(feature = "axum")]
+pub mod axum;
 pub mod config;
+mod cookie;
+mod engine;
 pub mod error;
 pub mod flask;
 pub mod id;
 pub mod key;
+mod session;
 pub mod store;
 pub mod value;
 pub mod value_serde;
@@ -18,4 +23,5 @@ pub mod value_serde;
 pub use config::{OversizePolicy, SameSite, SessionConfig};
 pub use error::{ConfigError, SessionError};
 pub use key::{Key, KeyRing};
+pub use session::Session;
 pub use value::{BigInt, Map, Value};

@@ -1,0 +1,322 @@
+//! The axum adapter: [`SessionLayer`] and the [`Session`] extractor.
+//!
+//! ```no_run
+//! use axum::{routing::get, Router};
+//! use flagon::{axum::SessionLayer, Key, Session, SessionConfig, SessionError};
+//!
+//! async fn counter(session: Session) -> Result<String, SessionError> {
+//!     let n: i64 = session.get("n")?.unwrap_or(0);
+//!     session.insert("n", n + 1)?;
+//!     Ok((n + 1).to_string())
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = SessionConfig::new(Key::new(std::env::var("SECRET_KEY")?)?);
+//! let app: Router = Router::new()
+//!     .route("/counter", get(counter))
+//!     .layer(SessionLayer::new(config)?);
+//! # Ok(()) }
+//! ```
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum_core::response::{IntoResponse, Response};
+use http::header::{COOKIE, RETRY_AFTER, SET_COOKIE, VARY};
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue, Request, StatusCode};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::engine::{self, Failure, Opened, Outcome, Shared};
+use crate::error::{ConfigError, SessionError};
+use crate::session::Session;
+use crate::store::{SessionStore, StoreError};
+use crate::SessionConfig;
+
+/// Adds sessions to every route below it.
+///
+/// Cookie sessions by default; [`with_store`](Self::with_store) keeps the data on the server.
+#[derive(Clone)]
+pub struct SessionLayer {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for SessionLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionLayer")
+            .field("config", &self.shared.config)
+            .field("store", &self.shared.store.is_some())
+            .finish()
+    }
+}
+
+impl SessionLayer {
+    /// A layer for cookie sessions with `config`.
+    ///
+    /// # Errors
+    /// The first [`ConfigError`] in `config`: bad cookie name, attribute or lifetime.
+    pub fn new(config: SessionConfig) -> Result<SessionLayer, ConfigError> {
+        Ok(SessionLayer {
+            shared: Arc::new(Shared::new(config)?),
+        })
+    }
+
+    /// Keeps session data in `store`; the cookie then carries only a signed session id.
+    pub fn with_store(self, store: impl SessionStore) -> SessionLayer {
+        let shared = Arc::try_unwrap(self.shared).unwrap_or_else(|shared| Shared {
+            config: shared.config.clone(),
+            writer: shared.writer.clone(),
+            store: shared.store.clone(),
+        });
+        SessionLayer {
+            shared: Arc::new(shared.with_store(store)),
+        }
+    }
+}
+
+impl<S> Layer<S> for SessionLayer {
+    type Service = SessionService<S>;
+
+    fn layer(&self, inner: S) -> SessionService<S> {
+        SessionService {
+            inner,
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// The service [`SessionLayer`] wraps around your routes.
+#[derive(Clone, Debug)]
+pub struct SessionService<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+/// What the layer leaves in the request for the extractor.
+#[derive(Clone)]
+struct Slot(Arc<SlotInner>);
+
+struct SlotInner {
+    shared: Arc<Shared>,
+    cookies: Vec<HeaderValue>,
+    opened: Mutex<Option<Opened>>,
+}
+
+impl Slot {
+    fn cookie_bytes(&self) -> impl Iterator<Item = &[u8]> {
+        self.0.cookies.iter().map(HeaderValue::as_bytes)
+    }
+
+    async fn session(&self) -> Result<Session, StoreError> {
+        if let Some(opened) = lock(&self.0.opened).as_ref() {
+            return Ok(opened.session.clone());
+        }
+        let opened = engine::open(&self.0.shared, self.cookie_bytes()).await?;
+        // Another extractor of this request may have opened it meanwhile: keep the first.
+        let mut slot = lock(&self.0.opened);
+        Ok(slot.get_or_insert(opened).session.clone())
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl<S, B> Service<Request<B>> for SessionService<S>
+where
+    S: Service<Request<B>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let cookies: Vec<HeaderValue> = request.headers().get_all(COOKIE).iter().cloned().collect();
+        let slot = Slot(Arc::new(SlotInner {
+            shared: self.shared.clone(),
+            cookies,
+            opened: Mutex::new(None),
+        }));
+        request.extensions_mut().insert(slot.clone());
+        let ready = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, ready);
+        Box::pin(async move {
+            let mut response = inner.call(request).await?;
+            let opened = lock(&slot.0.opened).take();
+            let outcome = engine::finish(
+                &slot.0.shared,
+                opened,
+                slot.cookie_bytes(),
+                response.status(),
+            )
+            .await;
+            Ok(apply(&mut response, outcome).unwrap_or(response))
+        })
+    }
+}
+
+/// Adds the outcome's headers, or returns the response that replaces the handler's.
+fn apply(response: &mut Response, outcome: Outcome) -> Option<Response> {
+    if let Some(failure) = outcome.failure {
+        let mut replaced = failure_response(&failure);
+        if outcome.vary {
+            add_vary_cookie(replaced.headers_mut());
+        }
+        return Some(replaced);
+    }
+    if outcome.vary {
+        add_vary_cookie(response.headers_mut());
+    }
+    if let Some(cookie) = outcome.set_cookie {
+        match HeaderValue::try_from(cookie) {
+            Ok(value) => {
+                response.headers_mut().append(SET_COOKIE, value);
+            }
+            Err(_) => {
+                // Unreachable with a validated config: every part is visible ASCII.
+                tracing::error!("session Set-Cookie value is not a valid header; nothing sent");
+                return Some(failure_response(&Failure {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    message: "The session could not be saved.\n",
+                }));
+            }
+        }
+    }
+    None
+}
+
+fn failure_response(failure: &Failure) -> Response {
+    let mut response = (failure.status, failure.message).into_response();
+    if failure.status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
+}
+
+/// Merges `Cookie` into `Vary` unless it (or `*`) is already there.
+fn add_vary_cookie(headers: &mut HeaderMap) {
+    let present = headers.get_all(VARY).iter().any(|value| {
+        value.to_str().is_ok_and(|list| {
+            list.split(',')
+                .map(str::trim)
+                .any(|token| token == "*" || token.eq_ignore_ascii_case("cookie"))
+        })
+    });
+    if !present {
+        headers.append(VARY, HeaderValue::from_static("Cookie"));
+    }
+}
+
+/// Why a [`Session`] could not be extracted.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SessionRejection {
+    /// The route is not below a [`SessionLayer`]: a server bug, answered with 500.
+    MissingLayer,
+    /// The session store failed to load the session: the configured failure status.
+    Store {
+        /// The status to answer with.
+        status: StatusCode,
+        /// What went wrong.
+        error: StoreError,
+    },
+}
+
+impl std::fmt::Display for SessionRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SessionRejection::MissingLayer => f.write_str(
+                "flagon: the Session extractor needs flagon::axum::SessionLayer on this route; add `.layer(SessionLayer::new(config)?)` to the Router",
+            ),
+            SessionRejection::Store { error, .. } => write!(f, "flagon: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for SessionRejection {}
+
+impl IntoResponse for SessionRejection {
+    fn into_response(self) -> Response {
+        match self {
+            SessionRejection::MissingLayer => {
+                tracing::error!("{self}");
+                (StatusCode::INTERNAL_SERVER_ERROR, format!("{self}\n")).into_response()
+            }
+            SessionRejection::Store { status, error } => {
+                tracing::error!(
+                    error = engine::error_chain(&error),
+                    "session store failed while loading; the cookie is left unchanged"
+                );
+                failure_response(&Failure {
+                    status,
+                    message: engine::STORE_FAILURE_MESSAGE,
+                })
+            }
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Session {
+    type Rejection = SessionRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Session, SessionRejection> {
+        let slot = parts
+            .extensions
+            .get::<Slot>()
+            .cloned()
+            .ok_or(SessionRejection::MissingLayer)?;
+        slot.session()
+            .await
+            .map_err(|error| SessionRejection::Store {
+                status: slot.0.shared.config.store_failure_status,
+                error,
+            })
+    }
+}
+
+/// `Option<Session>`: `None` on routes without the layer instead of a 500.
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Session {
+    type Rejection = SessionRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Session>, SessionRejection> {
+        if parts.extensions.get::<Slot>().is_none() {
+            return Ok(None);
+        }
+        <Session as FromRequestParts<S>>::from_request_parts(parts, state)
+            .await
+            .map(Some)
+    }
+}
+
+/// A session value that did not convert answers 500 with a generic text; the details
+/// (key and type) go to the trace, not to the client.
+impl IntoResponse for SessionError {
+    fn into_response(self) -> Response {
+        tracing::error!(error = %self, "session error in handler");
+        let status = StatusCode::INTERNAL_SERVER_ERROR;
+        (status, "The session could not be read or written.\n").into_response()
+    }
+}

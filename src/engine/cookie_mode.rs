@@ -1,0 +1,97 @@
+//! Cookie sessions: Flask's `open_session` and `save_session`, plus flagon's own rules.
+
+use http::StatusCode;
+
+use super::{cookie_expiry, Failure, Opened, Origin, Outcome, Shared};
+use crate::config::OversizePolicy;
+use crate::flask;
+use crate::session::{Lifecycle, Session, State};
+
+/// The first of our cookies that verifies, or an empty session. Every rejection is traced
+/// with its reason, never with the cookie.
+pub(super) fn open<'a>(
+    shared: &Shared,
+    cookie_headers: impl IntoIterator<Item = &'a [u8]> + 'a,
+    now: u64,
+) -> Opened {
+    let config = &shared.config;
+    let max_age = config.permanent_lifetime.as_secs();
+    let skew = config.clock_skew.as_secs();
+    let mut data = None;
+    for (position, value) in shared.candidates(cookie_headers).enumerate() {
+        match flask::verify(value, &config.keys, now, max_age, skew, &config.limits) {
+            Ok(verified) => {
+                if verified.key_index > 0 {
+                    tracing::debug!(
+                        fallback = verified.key_index,
+                        "session cookie verified with a fallback key"
+                    );
+                }
+                data = Some(verified.session);
+                break;
+            }
+            Err(reason) => {
+                tracing::debug!(%reason, position, "session cookie rejected; trying the next one or starting empty");
+            }
+        }
+    }
+    Opened {
+        session: Session::from_state(State::new(data.unwrap_or_default())),
+        origin: Origin::Cookie,
+    }
+}
+
+/// Flask's save decision (FORMAT.md §9.2), with flagon's size rule.
+pub(super) fn finish(shared: &Shared, state: State, now: u64) -> Outcome {
+    let config = &shared.config;
+    let mut outcome = Outcome {
+        vary: state.accessed,
+        ..Outcome::default()
+    };
+    if state.data.is_empty() || state.lifecycle == Lifecycle::Purge {
+        if state.modified {
+            outcome.set_cookie = Some(shared.writer.deletion().to_owned());
+            outcome.vary = true;
+        }
+        return outcome;
+    }
+    let permanent = state.is_permanent();
+    if !(state.modified || (permanent && config.refresh_each_request)) {
+        return outcome;
+    }
+    let header = encode(shared, &state, now);
+    outcome.vary = true;
+    if header.len() > config.max_cookie_size {
+        match config.oversize {
+            OversizePolicy::Error => {
+                tracing::error!(
+                    size = header.len(),
+                    limit = config.max_cookie_size,
+                    "session cookie too large; not sent, answering 500"
+                );
+                outcome.failure = Some(Failure {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    message: "The session is too large to store in a cookie; nothing was saved.\n",
+                });
+                return outcome;
+            }
+            OversizePolicy::InsecureSendAnyway => {
+                tracing::warn!(
+                    size = header.len(),
+                    limit = config.max_cookie_size,
+                    "session cookie too large; browsers may drop it"
+                );
+            }
+        }
+    }
+    outcome.set_cookie = Some(header);
+    outcome
+}
+
+/// The full `Set-Cookie` value for `state`, signed now with the current key.
+pub(crate) fn encode(shared: &Shared, state: &State, now: u64) -> String {
+    let value = flask::sign(&state.data, shared.config.keys.current(), now);
+    shared
+        .writer
+        .set_cookie(&value, cookie_expiry(&shared.config, state, now))
+}

@@ -1,0 +1,181 @@
+//! The framework-free core: open a session from `Cookie` headers, decide what to send back.
+//!
+//! Adapters call [`open`] when a handler extracts the session and [`finish`] when the
+//! response is ready; both take plain header bytes and a status, never framework types.
+//! The only I/O is the store, and every store call runs under the configured deadline.
+
+mod cookie_mode;
+mod store_mode;
+
+pub(crate) use store_mode::error_chain;
+
+use std::sync::Arc;
+
+use http::StatusCode;
+
+use crate::config::SessionConfig;
+use crate::cookie::{candidates, CookieWriter};
+use crate::error::ConfigError;
+use crate::id::SessionId;
+use crate::session::{Session, State};
+use crate::store::dyn_store::DynStore;
+use crate::store::{SessionStore, StoreError};
+
+/// Everything a layer shares between requests.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: SessionConfig,
+    pub(crate) writer: CookieWriter,
+    pub(crate) store: Option<Arc<dyn DynStore>>,
+}
+
+impl Shared {
+    pub(crate) fn new(config: SessionConfig) -> Result<Shared, ConfigError> {
+        config.validate()?;
+        Ok(Shared {
+            writer: CookieWriter::new(&config),
+            config,
+            store: None,
+        })
+    }
+
+    pub(crate) fn with_store(mut self, store: impl SessionStore) -> Shared {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Values of our cookie in the request's `Cookie` header fields, in order.
+    pub(crate) fn candidates<'h: 's, 's, I>(
+        &'s self,
+        headers: I,
+    ) -> impl Iterator<Item = &'h [u8]> + 's
+    where
+        I: IntoIterator<Item = &'h [u8]>,
+        I::IntoIter: 's,
+    {
+        candidates(headers, self.config.cookie_name.as_bytes())
+    }
+}
+
+/// Where an opened session came from; what [`finish`] needs besides the state.
+#[derive(Debug)]
+pub(crate) enum Origin {
+    /// Cookie sessions.
+    Cookie,
+    /// Server-side sessions.
+    Stored(Option<Loaded>),
+}
+
+/// A session id that verified and a live record under it.
+#[derive(Debug)]
+pub(crate) struct Loaded {
+    pub(crate) id: SessionId,
+    pub(crate) created_at: u64,
+    pub(crate) expires_at: u64,
+    /// The id cookie was signed with a fallback key and should be re-signed.
+    pub(crate) stale_key: bool,
+}
+
+/// An open session: the handle the handler uses, and where it came from.
+#[derive(Debug)]
+pub(crate) struct Opened {
+    pub(crate) session: Session,
+    pub(crate) origin: Origin,
+}
+
+/// Opens the session of a request from its `Cookie` header fields.
+///
+/// # Errors
+/// Only a store failure; any bad cookie is an empty session.
+pub(crate) async fn open<'a>(
+    shared: &Shared,
+    cookie_headers: impl IntoIterator<Item = &'a [u8]> + 'a,
+) -> Result<Opened, StoreError> {
+    let now = shared.config.clock.now();
+    match &shared.store {
+        None => Ok(cookie_mode::open(shared, cookie_headers, now)),
+        Some(store) => store_mode::open(shared, store.as_ref(), cookie_headers, now).await,
+    }
+}
+
+/// What to add to the response, or what to replace it with.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Outcome {
+    /// Add `Cookie` to `Vary`.
+    pub(crate) vary: bool,
+    /// A `Set-Cookie` value to append.
+    pub(crate) set_cookie: Option<String>,
+    /// Replace the response: saving failed and the client must know.
+    pub(crate) failure: Option<Failure>,
+}
+
+/// A response that replaces the handler's because the session could not be saved.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Failure {
+    pub(crate) status: StatusCode,
+    pub(crate) message: &'static str,
+}
+
+/// The body of a store-failure response: nothing about the store's internals.
+pub(crate) const STORE_FAILURE_MESSAGE: &str =
+    "The session store is unavailable; please try again shortly.\n";
+
+impl Failure {
+    pub(crate) fn store(config: &SessionConfig) -> Failure {
+        Failure {
+            status: config.store_failure_status,
+            message: STORE_FAILURE_MESSAGE,
+        }
+    }
+}
+
+/// Decides what the response carries, saving to the store if there is one.
+///
+/// `opened` is `None` when the handler never extracted the session; Flask still re-sends
+/// a permanent session's cookie then, so the cookie is opened here if that could apply.
+pub(crate) async fn finish<'a>(
+    shared: &Shared,
+    opened: Option<Opened>,
+    cookie_headers: impl IntoIterator<Item = &'a [u8]> + 'a,
+    status: StatusCode,
+) -> Outcome {
+    let now = shared.config.clock.now();
+    let opened = match opened {
+        Some(opened) => opened,
+        None if shared.store.is_none() && shared.config.refresh_each_request => {
+            cookie_mode::open(shared, cookie_headers, now)
+        }
+        None => return Outcome::default(),
+    };
+    let state = opened.session.take_state();
+    if status.is_server_error() {
+        // The handler failed: save nothing, but a cached response must still vary.
+        return Outcome {
+            vary: state.accessed,
+            ..Outcome::default()
+        };
+    }
+    match (opened.origin, &shared.store) {
+        (Origin::Stored(loaded), Some(store)) => {
+            store_mode::finish(shared, store.as_ref(), state, loaded, now).await
+        }
+        _ => cookie_mode::finish(shared, state, now),
+    }
+}
+
+/// The expiry to give a stored session now: idle timeout, capped by the absolute one.
+pub(crate) fn store_expiry(config: &SessionConfig, created_at: u64, now: u64) -> u64 {
+    let idle = config.idle_timeout.unwrap_or(config.permanent_lifetime);
+    let mut expires = now.saturating_add(idle.as_secs());
+    if let Some(absolute) = config.absolute_timeout {
+        expires = expires.min(created_at.saturating_add(absolute.as_secs()));
+    }
+    expires
+}
+
+/// `Expires` for a cookie: only permanent sessions have one.
+pub(crate) fn cookie_expiry(config: &SessionConfig, state: &State, now: u64) -> Option<u64> {
+    state
+        .is_permanent()
+        .then(|| now.saturating_add(config.permanent_lifetime.as_secs()))
+}

@@ -1,0 +1,259 @@
+//! Server-side sessions: the cookie carries a signed id, the store holds the data, and a
+//! request saves its changes, never a snapshot.
+
+use std::future::Future;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use http::StatusCode;
+
+use super::{cookie_expiry, store_expiry, Failure, Loaded, Opened, Origin, Outcome, Shared};
+use crate::flask::signer::{self, Expiry};
+use crate::id::SessionId;
+use crate::key::Purpose;
+use crate::session::{Lifecycle, Session, State};
+use crate::store::dyn_store::DynStore;
+use crate::store::{Applied, Created, Record, StoreError};
+
+/// How many fresh ids to try when the store reports a collision.
+const CREATE_ATTEMPTS: usize = 3;
+
+/// The first id cookie that verifies, then its live record. An id that verifies but has
+/// no live record is never adopted: the session starts empty and gets a fresh id if written.
+pub(super) async fn open<'a>(
+    shared: &Shared,
+    store: &dyn DynStore,
+    cookie_headers: impl IntoIterator<Item = &'a [u8]> + 'a,
+    now: u64,
+) -> Result<Opened, StoreError> {
+    let Some((id, stale_key)) = verified_id(shared, cookie_headers, now) else {
+        return Ok(fresh());
+    };
+    let key = id.store_key();
+    match deadline(shared, store.load(&key, now)).await? {
+        Some(record) => Ok(Opened {
+            session: Session::from_state(State::new(record.data)),
+            origin: Origin::Stored(Some(Loaded {
+                id,
+                created_at: record.created_at,
+                expires_at: record.expires_at,
+                stale_key,
+            })),
+        }),
+        None => {
+            tracing::debug!("session id verified but has no live record (expired, purged or unknown); starting empty");
+            Ok(fresh())
+        }
+    }
+}
+
+fn fresh() -> Opened {
+    Opened {
+        session: Session::from_state(State::default()),
+        origin: Origin::Stored(None),
+    }
+}
+
+fn verified_id<'a>(
+    shared: &Shared,
+    cookie_headers: impl IntoIterator<Item = &'a [u8]> + 'a,
+    now: u64,
+) -> Option<(SessionId, bool)> {
+    let config = &shared.config;
+    let expiry = Expiry {
+        now,
+        // The store's expiry is the authority on age; the signature only proves origin.
+        max_age: u64::MAX,
+        clock_skew: config.clock_skew.as_secs(),
+    };
+    for value in shared.candidates(cookie_headers) {
+        let checked = signer::unsign(
+            value,
+            &config.keys,
+            Purpose::SessionId,
+            expiry,
+            config.limits.max_cookie_len,
+        )
+        .map_err(|e| e.to_string())
+        .and_then(|unsigned| {
+            let raw = URL_SAFE_NO_PAD
+                .decode(unsigned.payload)
+                .map_err(|_| "id is not base64url".to_owned())?;
+            let id =
+                SessionId::from_bytes(&raw).ok_or_else(|| "id has the wrong length".to_owned())?;
+            Ok((id, unsigned.key_index > 0))
+        });
+        match checked {
+            Ok(found) => return Some(found),
+            Err(reason) => {
+                tracing::debug!(%reason, "session id cookie rejected; trying the next one or starting empty")
+            }
+        }
+    }
+    None
+}
+
+/// Saves what the request did and decides the cookie.
+pub(super) async fn finish(
+    shared: &Shared,
+    store: &dyn DynStore,
+    state: State,
+    loaded: Option<Loaded>,
+    now: u64,
+) -> Outcome {
+    let vary = state.accessed;
+    let result = match loaded {
+        None => finish_new(shared, store, &state, now).await,
+        Some(loaded) => finish_existing(shared, store, &state, loaded, now).await,
+    };
+    match result {
+        Ok(set_cookie) => Outcome {
+            vary: vary || set_cookie.is_some(),
+            set_cookie,
+            failure: None,
+        },
+        Err(failure) => Outcome {
+            vary,
+            set_cookie: None,
+            failure: Some(failure),
+        },
+    }
+}
+
+type Step = Result<Option<String>, Failure>;
+
+/// No live session came in: create one if the handler stored something.
+async fn finish_new(shared: &Shared, store: &dyn DynStore, state: &State, now: u64) -> Step {
+    if state.data.is_empty() || state.lifecycle == Lifecycle::Purge {
+        return Ok(state.modified.then(|| shared.writer.deletion().to_owned()));
+    }
+    let expires_at = store_expiry(&shared.config, now, now);
+    let record = Record::new(state.data.clone(), now, expires_at);
+    for _ in 0..CREATE_ATTEMPTS {
+        let id = SessionId::generate();
+        match deadline(shared, store.create(&id.store_key(), &record)).await {
+            Ok(Created::Stored) => return Ok(Some(id_cookie(shared, &id, state, now))),
+            Ok(_) => tracing::warn!("session id collision on create; drawing another id"),
+            Err(e) => return Err(store_failed(shared, &e)),
+        }
+    }
+    Err(Failure::store(&shared.config))
+}
+
+/// A live session came in: purge, renew, apply changes or touch it.
+async fn finish_existing(
+    shared: &Shared,
+    store: &dyn DynStore,
+    state: &State,
+    loaded: Loaded,
+    now: u64,
+) -> Step {
+    let key = loaded.id.store_key();
+    if state.lifecycle == Lifecycle::Purge || (state.modified && state.data.is_empty()) {
+        deadline(shared, store.delete(&key))
+            .await
+            .map_err(|e| store_failed(shared, &e))?;
+        return Ok(Some(shared.writer.deletion().to_owned()));
+    }
+    let expires_at = store_expiry(&shared.config, loaded.created_at, now);
+    if state.lifecycle == Lifecycle::Renew {
+        return renew(shared, store, state, &loaded, expires_at, now).await;
+    }
+    let refresh = state.is_permanent() && shared.config.refresh_each_request;
+    let resend = refresh || loaded.stale_key;
+    if state.modified {
+        let applied = deadline(shared, store.apply(&key, &state.changes, expires_at, now)).await;
+        return match applied.map_err(|e| store_failed(shared, &e))? {
+            Applied::Gone => Err(interrupted()),
+            _ => Ok(resend.then(|| id_cookie(shared, &loaded.id, state, now))),
+        };
+    }
+    let interval = shared.config.touch_interval.as_secs();
+    if state.accessed && expires_at >= loaded.expires_at.saturating_add(interval) {
+        // A read is activity: move the expiry, cheaply and at most once per interval.
+        deadline(shared, store.touch(&key, expires_at, now))
+            .await
+            .map_err(|e| store_failed(shared, &e))?;
+    }
+    Ok((resend && state.accessed).then(|| id_cookie(shared, &loaded.id, state, now)))
+}
+
+async fn renew(
+    shared: &Shared,
+    store: &dyn DynStore,
+    state: &State,
+    loaded: &Loaded,
+    expires_at: u64,
+    now: u64,
+) -> Step {
+    let old = loaded.id.store_key();
+    for _ in 0..CREATE_ATTEMPTS {
+        let id = SessionId::generate();
+        let renewed = deadline(
+            shared,
+            store.renew(&old, &id.store_key(), &state.changes, expires_at, now),
+        )
+        .await;
+        match renewed.map_err(|e| store_failed(shared, &e))? {
+            Ok(Applied::Gone) => return Err(interrupted()),
+            Ok(_) => return Ok(Some(id_cookie(shared, &id, state, now))),
+            Err(_collision) => tracing::warn!("session id collision on renew; drawing another id"),
+        }
+    }
+    Err(Failure::store(&shared.config))
+}
+
+/// `Set-Cookie` carrying the signed id.
+fn id_cookie(shared: &Shared, id: &SessionId, state: &State, now: u64) -> String {
+    let payload = URL_SAFE_NO_PAD.encode(id.as_bytes());
+    let value = signer::sign(
+        shared.config.keys.current(),
+        Purpose::SessionId,
+        &payload,
+        now,
+    );
+    shared
+        .writer
+        .set_cookie(&value, cookie_expiry(&shared.config, state, now))
+}
+
+/// Runs a store operation under the configured deadline.
+async fn deadline<T>(
+    shared: &Shared,
+    operation: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    let limit = shared.config.store_deadline;
+    match tokio::time::timeout(limit, operation).await {
+        Ok(result) => result,
+        Err(_) => Err(StoreError::Timeout(limit)),
+    }
+}
+
+fn store_failed(shared: &Shared, error: &StoreError) -> Failure {
+    tracing::error!(
+        error = error_chain(error),
+        "session store failed while saving; nothing was saved and the cookie is unchanged"
+    );
+    Failure::store(&shared.config)
+}
+
+/// An error with its sources, for one log field.
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The session ended (purged or renewed elsewhere) while this request ran.
+fn interrupted() -> Failure {
+    tracing::info!("session ended by a concurrent request; this request's changes were not saved");
+    Failure {
+        status: StatusCode::CONFLICT,
+        message: "This session ended while the request was running (logged out or renewed elsewhere); nothing was saved. Please sign in again.\n",
+    }
+}
