@@ -1,1 +1,114 @@
-fn main() {}
+//! The classic Flask login app, in Rust.
+//!
+//! ```text
+//! cargo run --example login
+//! SECRET_KEY=... PORT=8000 SESSION_STORE=sqlite:sessions.db cargo run --example login
+//! ```
+//!
+//! The same routes and texts as the Flask version. With the same `SECRET_KEY`, a login
+//! cookie from the Flask app works here and the other way round (cookie sessions).
+
+use std::net::SocketAddr;
+
+use axum::response::Html;
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use flagon::axum::SessionLayer;
+use flagon::{Key, Session, SessionConfig, SessionError};
+use serde::Deserialize;
+
+const INDEX: &str = r#"<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>flagon login</title></head>
+<body>
+  <h1>flagon login demo</h1>
+  <form method="post" action="/login">
+    <label>Username <input name="username" autofocus></label>
+    <button type="submit">Log in</button>
+  </form>
+  <p>Try <code>admin</code>. Then: <a href="/dashboard">dashboard</a> ·
+     <a href="/logout">log out</a></p>
+</body>
+</html>
+"#;
+
+#[derive(Deserialize)]
+struct Login {
+    username: String,
+}
+
+async fn index() -> Html<&'static str> {
+    Html(INDEX)
+}
+
+async fn login(session: Session, Form(form): Form<Login>) -> Result<&'static str, SessionError> {
+    if form.username == "admin" {
+        // A new id on login defeats session fixation (server-side stores).
+        session.renew();
+        session.insert("logged_in", true)?;
+        Ok("Logged in successfully!")
+    } else {
+        Ok("Login failed!")
+    }
+}
+
+async fn dashboard(session: Session) -> &'static str {
+    let logged_in = session
+        .get_value("logged_in")
+        .is_some_and(|v| v.is_truthy());
+    if logged_in {
+        "Welcome to the dashboard!"
+    } else {
+        "Access denied!"
+    }
+}
+
+async fn logout(session: Session) -> &'static str {
+    session.remove("logged_in");
+    "Logged out successfully!"
+}
+
+/// The app's routes, behind `layer`.
+pub fn app(layer: SessionLayer) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/login", post(login))
+        .route("/dashboard", get(dashboard))
+        .route("/logout", get(logout))
+        .layer(layer)
+}
+
+/// The key from `SECRET_KEY`, or a random one with a warning.
+fn key_from_env() -> Result<Key, flagon::ConfigError> {
+    match std::env::var("SECRET_KEY") {
+        Ok(secret) => Key::new(secret),
+        Err(_) => {
+            eprintln!(
+                "SECRET_KEY is not set: using a random key, so sessions will not survive a restart \
+                 (set SECRET_KEY, e.g. from `flagon keygen`, to keep them)"
+            );
+            Ok(Key::generate())
+        }
+    }
+}
+
+#[allow(dead_code)] // `main` is unused when the integration tests include this file.
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Plain HTTP on localhost, so no `Secure`; keep flagon's other defaults.
+    let config = SessionConfig::new(key_from_env()?).secure(false);
+    let layer = SessionLayer::new(config)?;
+    let port: u16 = match std::env::var("PORT") {
+        Ok(port) => port
+            .parse()
+            .map_err(|_| format!("PORT must be a port number, got {port:?}"))?,
+        Err(_) => 3000,
+    };
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e} (set PORT to use another port)"))?;
+    println!("flagon login example on http://{addr}/ (cookie sessions)");
+    axum::serve(listener, app(layer)).await?;
+    Ok(())
+}

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::engine::Shared;
 use crate::error::SessionError;
 use crate::store::Changes;
 use crate::value::{Map, Value};
@@ -96,6 +97,8 @@ impl State {
 #[derive(Clone)]
 pub struct Session {
     state: Arc<Mutex<State>>,
+    /// The layer's configuration, for [`Session::check_size`]; `None` in unit tests.
+    shared: Option<Arc<Shared>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -109,9 +112,10 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    pub(crate) fn from_state(state: State) -> Session {
+    pub(crate) fn from_state(state: State, shared: Option<Arc<Shared>>) -> Session {
         Session {
             state: Arc::new(Mutex::new(state)),
+            shared,
         }
     }
 
@@ -255,6 +259,29 @@ impl Session {
         state.lifecycle = Lifecycle::Purge;
     }
 
+    /// Checks that the session, as it stands, fits in a cookie.
+    ///
+    /// flagon refuses to send a session cookie larger than
+    /// [`max_cookie_size`](crate::SessionConfig::max_cookie_size), because browsers drop
+    /// such cookies silently; by default the response then becomes a 500. Call this before
+    /// returning to handle it yourself (remove something, or tell the user). Server-side
+    /// sessions always fit.
+    ///
+    /// # Errors
+    /// [`SessionError::CookieTooLarge`] with the size and the limit.
+    pub fn check_size(&self) -> Result<(), SessionError> {
+        let Some(shared) = self.shared.as_deref().filter(|s| s.store.is_none()) else {
+            return Ok(());
+        };
+        let state = self.lock_untracked();
+        let size = crate::engine::cookie_size(shared, &state);
+        let limit = shared.config.max_cookie_size;
+        if size > limit {
+            return Err(SessionError::CookieTooLarge { size, limit });
+        }
+        Ok(())
+    }
+
     /// Adds a message for the next request (Flask's `flash(message, category)`).
     ///
     /// Stored as Flask does, so a Flask view's `get_flashed_messages()` sees it.
@@ -308,7 +335,7 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), v.clone()))
             .collect();
-        Session::from_state(State::new(data))
+        Session::from_state(State::new(data), None)
     }
 
     fn flags(s: &Session) -> (bool, bool) {

@@ -1,5 +1,7 @@
 //! Cookie sessions: Flask's `open_session` and `save_session`, plus flagon's own rules.
 
+use std::sync::Arc;
+
 use http::StatusCode;
 
 use super::{cookie_expiry, Failure, Opened, Origin, Outcome, Shared};
@@ -10,7 +12,7 @@ use crate::session::{Lifecycle, Session, State};
 /// The first of our cookies that verifies, or an empty session. Every rejection is traced
 /// with its reason, never with the cookie.
 pub(super) fn open<'a>(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     cookie_headers: impl IntoIterator<Item = &'a [u8]> + 'a,
     now: u64,
 ) -> Opened {
@@ -36,7 +38,7 @@ pub(super) fn open<'a>(
         }
     }
     Opened {
-        session: Session::from_state(State::new(data.unwrap_or_default())),
+        session: Session::from_state(State::new(data.unwrap_or_default()), Some(shared.clone())),
         origin: Origin::Cookie,
     }
 }

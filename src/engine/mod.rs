@@ -88,7 +88,7 @@ pub(crate) struct Opened {
 /// # Errors
 /// Only a store failure; any bad cookie is an empty session.
 pub(crate) async fn open<'a>(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     cookie_headers: impl IntoIterator<Item = &'a [u8]> + 'a,
 ) -> Result<Opened, StoreError> {
     let now = shared.config.clock.now();
@@ -134,7 +134,7 @@ impl Failure {
 /// `opened` is `None` when the handler never extracted the session; Flask still re-sends
 /// a permanent session's cookie then, so the cookie is opened here if that could apply.
 pub(crate) async fn finish<'a>(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     opened: Option<Opened>,
     cookie_headers: impl IntoIterator<Item = &'a [u8]> + 'a,
     status: StatusCode,
@@ -161,6 +161,11 @@ pub(crate) async fn finish<'a>(
         }
         _ => cookie_mode::finish(shared, state, now),
     }
+}
+
+/// Length of the `Set-Cookie` value the session would get now.
+pub(crate) fn cookie_size(shared: &Shared, state: &State) -> usize {
+    cookie_mode::encode(shared, state, shared.config.clock.now()).len()
 }
 
 /// The expiry to give a stored session now: idle timeout, capped by the absolute one.

@@ -5,6 +5,8 @@ use std::future::Future;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use std::sync::Arc;
+
 use http::StatusCode;
 
 use super::{cookie_expiry, store_expiry, Failure, Loaded, Opened, Origin, Outcome, Shared};
@@ -21,18 +23,18 @@ const CREATE_ATTEMPTS: usize = 3;
 /// The first id cookie that verifies, then its live record. An id that verifies but has
 /// no live record is never adopted: the session starts empty and gets a fresh id if written.
 pub(super) async fn open<'a>(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     store: &dyn DynStore,
     cookie_headers: impl IntoIterator<Item = &'a [u8]> + 'a,
     now: u64,
 ) -> Result<Opened, StoreError> {
     let Some((id, stale_key)) = verified_id(shared, cookie_headers, now) else {
-        return Ok(fresh());
+        return Ok(fresh(shared));
     };
     let key = id.store_key();
     match deadline(shared, store.load(&key, now)).await? {
         Some(record) => Ok(Opened {
-            session: Session::from_state(State::new(record.data)),
+            session: Session::from_state(State::new(record.data), Some(shared.clone())),
             origin: Origin::Stored(Some(Loaded {
                 id,
                 created_at: record.created_at,
@@ -42,14 +44,14 @@ pub(super) async fn open<'a>(
         }),
         None => {
             tracing::debug!("session id verified but has no live record (expired, purged or unknown); starting empty");
-            Ok(fresh())
+            Ok(fresh(shared))
         }
     }
 }
 
-fn fresh() -> Opened {
+fn fresh(shared: &Arc<Shared>) -> Opened {
     Opened {
-        session: Session::from_state(State::default()),
+        session: Session::from_state(State::default(), Some(shared.clone())),
         origin: Origin::Stored(None),
     }
 }
