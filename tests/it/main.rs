@@ -1,1 +1,7 @@
-//! Integration tests.
+//! flagon's integration tests: one binary, one module per area.
+
+mod support;
+
+mod login_example;
+mod save_rules;
+mod scenarios;
