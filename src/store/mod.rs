@@ -16,6 +16,11 @@ use crate::id::StoreKey;
 use crate::value::{Map, Value};
 use std::collections::BTreeMap;
 
+#[cfg(feature = "test-util")]
+pub mod conformance;
+#[cfg(feature = "memory")]
+pub mod memory;
+
 /// One stored session.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]

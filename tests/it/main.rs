@@ -5,3 +5,5 @@ mod support;
 mod login_example;
 mod save_rules;
 mod scenarios;
+#[cfg(feature = "test-util")]
+mod stores;

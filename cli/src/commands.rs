@@ -1,0 +1,183 @@
+//! What each subcommand does, kept free of process-level I/O so it can be unit-tested.
+
+use std::io::Read;
+
+use flagon::flask::{self, DecodeError, Limits};
+use flagon::{Key, KeyRing};
+
+use crate::args::{Command, DecodeArgs, KeyArgs, SignArgs};
+
+/// Why a command failed; decides the exit status.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CliError {
+    /// The command line or input was unusable (exit 2). The message says what to do.
+    #[error("{0}")]
+    Usage(String),
+    /// The cookie is not a valid session (exit 1).
+    #[error("cookie rejected: {0}")]
+    Rejected(#[from] DecodeError),
+}
+
+impl CliError {
+    /// The process exit status for this error.
+    pub(crate) fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => 2,
+            CliError::Rejected(_) => 1,
+        }
+    }
+}
+
+/// What a successful command prints: `stdout` verbatim, `warning` as one stderr line.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Output {
+    pub(crate) stdout: String,
+    pub(crate) warning: Option<String>,
+}
+
+/// Runs `command` with `stdin` as its input and `clock` as the current Unix time.
+pub(crate) fn run(command: Command, stdin: &mut dyn Read, clock: u64) -> Result<Output, CliError> {
+    match command {
+        Command::Decode(args) => decode(args, clock),
+        Command::Sign(args) => sign(args, stdin, clock),
+        Command::Keygen => Ok(Output {
+            stdout: format!("{}\n", Key::generate().to_hex()),
+            warning: None,
+        }),
+    }
+}
+
+fn decode(args: DecodeArgs, clock: u64) -> Result<Output, CliError> {
+    let cookie = args.cookie.trim();
+    let limits = cli_limits();
+    if args.unverified {
+        let (session, timestamp) = flask::insecure_decode_unverified(cookie.as_bytes(), &limits)?;
+        return Ok(Output {
+            stdout: format!("{}\n", flask::to_tagged_json(&session)),
+            warning: Some(format!(
+                "warning: signature NOT checked (--unverified); anyone can forge this content \
+                 (signed at Unix time {timestamp})"
+            )),
+        });
+    }
+    let mut ring = KeyRing::new(secret_key(&args.key)?);
+    let fallbacks = args
+        .fallback
+        .iter()
+        .map(|text| key_from_text(text, "--fallback"));
+    let hex_fallbacks = args
+        .fallback_hex
+        .iter()
+        .map(|hex| key_from_hex(hex, "--fallback-hex"));
+    for key in fallbacks.chain(hex_fallbacks) {
+        ring = ring.with_fallback(key?);
+    }
+    let now = args.now.unwrap_or(clock);
+    let verified = flask::verify(cookie.as_bytes(), &ring, now, args.max_age, 0, &limits)?;
+    Ok(Output {
+        stdout: format!("{}\n", flask::to_tagged_json(&verified.session)),
+        warning: None,
+    })
+}
+
+fn sign(args: SignArgs, stdin: &mut dyn Read, clock: u64) -> Result<Output, CliError> {
+    let key = secret_key(&args.key)?;
+    let mut input = Vec::new();
+    stdin
+        .read_to_end(&mut input)
+        .map_err(|e| CliError::Usage(format!("could not read the session from stdin: {e}")))?;
+    let session = flask::from_tagged_json(&input, &Limits::default()).map_err(|e| {
+        CliError::Usage(format!(
+            "stdin is not a tagged-JSON session object ({e}); pipe in e.g. '{{\"logged_in\":true}}'"
+        ))
+    })?;
+    let timestamp = args.timestamp.unwrap_or(clock);
+    Ok(Output {
+        stdout: format!("{}\n", flask::sign(&session, &key, timestamp)),
+        warning: None,
+    })
+}
+
+/// flagon's decoding caps, except that a cookie given on the command line may be as long
+/// as Flask ever writes one (it only warns above 4093 bytes; browsers drop those).
+fn cli_limits() -> Limits {
+    let mut limits = Limits::default();
+    limits.max_cookie_len = 64 * 1024;
+    limits
+}
+
+/// The signing key from `--secret`, `--secret-hex` or `FLAGON_SECRET_KEY`.
+fn secret_key(args: &KeyArgs) -> Result<Key, CliError> {
+    match (&args.secret, &args.secret_hex) {
+        (_, Some(hex)) => key_from_hex(hex, "--secret-hex"),
+        (Some(text), None) => key_from_text(text, "--secret"),
+        (None, None) => Err(CliError::Usage(
+            "no secret key: pass --secret KEY (or --secret-hex HEX) or set FLAGON_SECRET_KEY"
+                .into(),
+        )),
+    }
+}
+
+fn key_from_text(text: &str, flag: &str) -> Result<Key, CliError> {
+    Key::new(text).map_err(|e| CliError::Usage(format!("{flag}: {e}")))
+}
+
+fn key_from_hex(hex: &str, flag: &str) -> Result<Key, CliError> {
+    let bytes = parse_hex(hex.trim()).ok_or_else(|| {
+        CliError::Usage(format!(
+            "{flag} takes an even number of hex digits (0-9, a-f)"
+        ))
+    })?;
+    Key::new(bytes).map_err(|e| CliError::Usage(format!("{flag}: {e}")))
+}
+
+fn parse_hex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 || !text.is_ascii() {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_parses_bytes_and_rejects_junk() {
+        assert_eq!(parse_hex("00ff7A"), Some(vec![0, 0xff, 0x7a]));
+        assert_eq!(parse_hex(""), Some(vec![]));
+        assert_eq!(parse_hex("abc"), None);
+        assert_eq!(parse_hex("zz"), None);
+        assert_eq!(parse_hex("é1"), None);
+    }
+
+    #[test]
+    fn missing_key_is_usage_error() {
+        let args = KeyArgs {
+            secret: None,
+            secret_hex: None,
+        };
+        let err = secret_key(&args).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("FLAGON_SECRET_KEY"), "{err}");
+    }
+
+    #[test]
+    fn empty_key_is_usage_error() {
+        let err = key_from_text("", "--secret").unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().starts_with("--secret: "), "{err}");
+    }
+
+    #[test]
+    fn keygen_prints_64_hex_digits() {
+        let out = run(Command::Keygen, &mut std::io::empty(), 0).unwrap();
+        let key = out.stdout.trim_end();
+        assert_eq!(key.len(), 64);
+        assert!(key.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(out.warning, None);
+    }
+}

@@ -1,0 +1,295 @@
+//! An in-process store: sessions live in this process's memory.
+//!
+//! Good for tests, development and single-process deployments that accept losing every
+//! session on restart. The number of sessions is bounded: when the store is full, a new
+//! session first pushes out expired ones, then the one closest to expiry (with an idle
+//! timeout, the least recently active one).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use super::{Applied, Changes, Created, Record, SessionStore, StoreError};
+use crate::id::StoreKey;
+
+/// Sessions kept by default before the oldest are evicted.
+pub const DEFAULT_MAX_ENTRIES: usize = 100_000;
+
+/// Sessions in this process's memory, at most `max_entries` of them.
+///
+/// Every operation runs under one lock, held only for the in-memory work (never across
+/// an `.await`), so each is atomic with respect to every other and never waits on I/O.
+#[derive(Debug)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+    max_entries: usize,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    records: HashMap<StoreKey, Record>,
+    /// `(expires_at, key)` of every record: expired ones and eviction order first.
+    by_expiry: BTreeSet<(u64, StoreKey)>,
+}
+
+impl Inner {
+    fn live(&self, key: &StoreKey, now: u64) -> bool {
+        self.records.get(key).is_some_and(|r| r.expires_at > now)
+    }
+
+    fn remove(&mut self, key: &StoreKey) -> Option<Record> {
+        let record = self.records.remove(key)?;
+        self.by_expiry.remove(&(record.expires_at, *key));
+        Some(record)
+    }
+
+    fn insert(&mut self, key: StoreKey, record: Record) {
+        self.remove(&key);
+        self.by_expiry.insert((record.expires_at, key));
+        self.records.insert(key, record);
+    }
+
+    fn set_expiry(&mut self, key: &StoreKey, expires_at: u64) {
+        if let Some(record) = self.records.get_mut(key) {
+            self.by_expiry.remove(&(record.expires_at, *key));
+            record.expires_at = expires_at;
+            self.by_expiry.insert((expires_at, *key));
+        }
+    }
+
+    /// Drops the record that expires first (an expired one if there is any).
+    fn evict_one(&mut self) {
+        if let Some(&(_, key)) = self.by_expiry.iter().next() {
+            self.remove(&key);
+        }
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore::new(DEFAULT_MAX_ENTRIES)
+    }
+}
+
+impl MemoryStore {
+    /// An empty store holding at most `max_entries` sessions (at least one).
+    pub fn new(max_entries: usize) -> MemoryStore {
+        MemoryStore {
+            inner: Mutex::new(Inner::default()),
+            max_entries: max_entries.max(1),
+        }
+    }
+
+    /// How many records are held, expired ones not yet swept included.
+    pub fn len(&self) -> usize {
+        self.lock().records.len()
+    }
+
+    /// Whether no record is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The most records this store holds.
+    pub fn max_entries(&self) -> usize {
+        self.max_entries
+    }
+
+    /// A panic elsewhere while holding the lock cannot leave a half-done change (every
+    /// change is finished before anything that could panic), so a poisoned lock is used.
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn load_now(&self, key: &StoreKey, now: u64) -> Option<Record> {
+        let mut inner = self.lock();
+        match inner.records.get(key) {
+            Some(record) if record.expires_at > now => Some(record.clone()),
+            Some(_) => {
+                inner.remove(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn create_now(&self, key: &StoreKey, record: &Record) -> Created {
+        let mut inner = self.lock();
+        if inner.live(key, record.created_at) {
+            return Created::Collision;
+        }
+        inner.remove(key);
+        while inner.records.len() >= self.max_entries {
+            inner.evict_one();
+        }
+        inner.insert(*key, record.clone());
+        Created::Stored
+    }
+
+    fn apply_now(&self, key: &StoreKey, changes: &Changes, expires_at: u64, now: u64) -> Applied {
+        let mut inner = self.lock();
+        if !inner.live(key, now) {
+            return Applied::Gone;
+        }
+        if let Some(record) = inner.records.get_mut(key) {
+            changes.apply_to(&mut record.data);
+        }
+        inner.set_expiry(key, expires_at);
+        Applied::Done
+    }
+
+    fn renew_now(
+        &self,
+        old: &StoreKey,
+        new: &StoreKey,
+        changes: &Changes,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<Applied, Created> {
+        let mut inner = self.lock();
+        if !inner.live(old, now) {
+            return Ok(Applied::Gone);
+        }
+        if old == new || inner.live(new, now) {
+            return Err(Created::Collision);
+        }
+        let Some(mut record) = inner.remove(old) else {
+            return Ok(Applied::Gone);
+        };
+        changes.apply_to(&mut record.data);
+        record.expires_at = expires_at;
+        inner.insert(*new, record);
+        Ok(Applied::Done)
+    }
+
+    fn touch_now(&self, key: &StoreKey, expires_at: u64, now: u64) -> Applied {
+        let mut inner = self.lock();
+        if !inner.live(key, now) {
+            return Applied::Gone;
+        }
+        inner.set_expiry(key, expires_at);
+        Applied::Done
+    }
+
+    fn sweep_now(&self, now: u64) -> u64 {
+        let mut inner = self.lock();
+        let mut removed = 0;
+        while let Some(&(expires_at, key)) = inner.by_expiry.iter().next() {
+            if expires_at > now {
+                break;
+            }
+            inner.remove(&key);
+            removed += 1;
+        }
+        removed
+    }
+}
+
+impl SessionStore for MemoryStore {
+    async fn load(&self, key: &StoreKey, now: u64) -> Result<Option<Record>, StoreError> {
+        Ok(self.load_now(key, now))
+    }
+
+    async fn create(&self, key: &StoreKey, record: &Record) -> Result<Created, StoreError> {
+        Ok(self.create_now(key, record))
+    }
+
+    async fn apply(
+        &self,
+        key: &StoreKey,
+        changes: &Changes,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<Applied, StoreError> {
+        Ok(self.apply_now(key, changes, expires_at, now))
+    }
+
+    async fn renew(
+        &self,
+        old: &StoreKey,
+        new: &StoreKey,
+        changes: &Changes,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<Result<Applied, Created>, StoreError> {
+        Ok(self.renew_now(old, new, changes, expires_at, now))
+    }
+
+    async fn touch(
+        &self,
+        key: &StoreKey,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<Applied, StoreError> {
+        Ok(self.touch_now(key, expires_at, now))
+    }
+
+    async fn delete(&self, key: &StoreKey) -> Result<(), StoreError> {
+        self.lock().remove(key);
+        Ok(())
+    }
+
+    async fn sweep(&self, now: u64) -> Result<u64, StoreError> {
+        Ok(self.sweep_now(now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Map;
+
+    fn key(n: u8) -> StoreKey {
+        StoreKey::from_bytes([n; 32])
+    }
+
+    fn record(expires_at: u64) -> Record {
+        Record::new(Map::new(), 100, expires_at)
+    }
+
+    #[test]
+    fn bound_holds_and_expired_go_first() {
+        let store = MemoryStore::new(3);
+        assert_eq!(store.create_now(&key(1), &record(150)), Created::Stored);
+        assert_eq!(store.create_now(&key(2), &record(120)), Created::Stored);
+        assert_eq!(store.create_now(&key(3), &record(90)), Created::Stored); // already expired
+        assert_eq!(store.create_now(&key(4), &record(200)), Created::Stored);
+        assert_eq!(store.len(), 3);
+        assert!(store.load_now(&key(1), 100).is_some());
+        assert!(store.load_now(&key(2), 100).is_some());
+        assert!(
+            store.load_now(&key(3), 0).is_none(),
+            "the expired record went first"
+        );
+        // Full of live records: the one closest to expiry (key 2) goes next.
+        assert_eq!(store.create_now(&key(5), &record(300)), Created::Stored);
+        assert!(store.load_now(&key(2), 100).is_none());
+        assert_eq!(store.len(), 3);
+    }
+
+    #[test]
+    fn flood_never_exceeds_the_bound() {
+        let store = MemoryStore::new(1000);
+        for i in 0..20_000u32 {
+            let mut bytes = [0u8; 32];
+            bytes[..4].copy_from_slice(&i.to_le_bytes());
+            let expires = 100 + u64::from(i % 7) * 10;
+            store.create_now(&StoreKey::from_bytes(bytes), &record(expires));
+            assert!(store.len() <= 1000);
+        }
+        assert_eq!(store.len(), 1000);
+        let inner = store.lock();
+        assert_eq!(inner.by_expiry.len(), inner.records.len(), "index in step");
+    }
+
+    #[test]
+    fn sweep_removes_only_expired() {
+        let store = MemoryStore::new(10);
+        store.create_now(&key(1), &record(110));
+        store.create_now(&key(2), &record(111));
+        assert_eq!(store.sweep_now(110), 1);
+        assert!(store.load_now(&key(2), 110).is_some());
+        assert_eq!(store.len(), 1);
+    }
+}
