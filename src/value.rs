@@ -12,14 +12,14 @@
 //! | `int` in signed 64 bits         | number             | [`Value::Int`]             | any integer type it fits         |
 //! | `int` beyond 64 bits            | number             | [`Value::BigInt`]          | `u64`/`i128`/`u128` when it fits |
 //! | `float` (incl. NaN, ±inf)       | number / `NaN`     | [`Value::Float`]           | `f64`, `f32`                     |
-//! | `str`                           | string             | [`Value::Str`]             | `String`, `&str` not supported   |
+//! | `str`                           | string             | [`Value::Str`]             | `String`; `&str` by borrowing    |
 //! | `list`                          | array              | [`Value::List`]            | `Vec<T>`, arrays                 |
 //! | `tuple`                         | `{" t": [...]}`    | [`Value::Tuple`]           | Rust tuples, `Vec<T>`            |
 //! | `dict`                          | object             | [`Value::Dict`]            | structs, maps                    |
 //! | `bytes`                         | `{" b": base64}`   | [`Value::Bytes`]           | `serde_bytes`, `Vec<u8>`         |
 //! | `markupsafe.Markup`             | `{" m": html}`     | [`Value::Markup`]          | `String`                         |
 //! | `uuid.UUID`                     | `{" u": hex}`      | [`Value::Uuid`]            | `uuid::Uuid` (as string)         |
-//! | `datetime.datetime`             | `{" d": HTTP date}`| [`Value::DateTime`]        | use [`Value`] directly           |
+//! | `datetime.datetime`             | `{" d": HTTP date}`| [`Value::DateTime`]        | `String` (RFC 3339)              |
 //!
 //! Writing Rust values with [`Session::insert`](crate::Session::insert) goes through serde:
 //! Rust tuples become Python tuples, sequences become lists, structs and maps become

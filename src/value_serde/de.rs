@@ -96,10 +96,12 @@ impl<'de> de::Deserializer<'de> for &'de Value {
             Value::Bool(b) => visitor.visit_bool(*b),
             Value::Int(i) => visitor.visit_i64(*i),
             Value::BigInt(big) => {
-                match (big.as_str().parse::<u64>(), big.as_str().parse::<i64>()) {
-                    (Ok(n), _) => visitor.visit_u64(n),
-                    (_, Ok(n)) => visitor.visit_i64(n),
-                    _ => visitor.visit_borrowed_str(big.as_str()),
+                if let Ok(n) = big.as_str().parse::<u64>() {
+                    visitor.visit_u64(n)
+                } else if let Ok(n) = big.as_str().parse::<i64>() {
+                    visitor.visit_i64(n)
+                } else {
+                    visitor.visit_borrowed_str(big.as_str())
                 }
             }
             Value::Float(x) => visitor.visit_f64(*x),

@@ -290,6 +290,30 @@ fn untagged_and_internally_tagged_enums_use_deserialize_any() {
 }
 
 #[test]
+fn flattened_structs_read_the_rest_of_the_dict() {
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Outer {
+        id: u32,
+        #[serde(flatten)]
+        rest: BTreeMap<String, serde_json::Value>,
+    }
+    let value = dict([
+        ("id", Value::Int(1)),
+        ("t", Value::Tuple(vec![Value::Int(2)])),
+    ]);
+    let outer: Outer = from_value(&value).unwrap();
+    assert_eq!(outer.id, 1);
+    assert_eq!(outer.rest["t"], serde_json::json!([2]));
+}
+
+#[test]
+fn serde_json_value_goes_in_and_comes_out() {
+    let json = serde_json::json!({"a": [1, -2.5, "x", null, {"b": true}], "n": u64::MAX});
+    let value = to_value(&json).unwrap();
+    assert_eq!(from_value::<serde_json::Value>(&value).unwrap(), json);
+}
+
+#[test]
 fn serde_json_value_comes_out_of_anything() {
     let id = uuid::Uuid::from_u128(1);
     let value = dict([
