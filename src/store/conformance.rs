@@ -106,12 +106,11 @@ fn map(pairs: &[(&str, Value)]) -> Map {
 }
 
 fn changes(clear: bool, pairs: &[(&str, Option<Value>)]) -> Changes {
-    let mut changes = Changes::default();
-    changes.clear = clear;
-    for (k, v) in pairs {
-        changes.set.insert((*k).to_owned(), v.clone());
-    }
-    changes
+    let set = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    Changes { clear, set }
 }
 
 /// Creates a session holding `data`, live for an hour.
