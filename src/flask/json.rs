@@ -1,1 +1,526 @@
-//! Python-compatible JSON reading and writing (STUB).
+//! JSON as Python's `json` module reads and writes it for Flask.
+//!
+//! Reading accepts what `json.loads` accepts: whitespace (space, tab, CR, LF), raw
+//! UTF-8 and `\u` escapes (surrogate pairs combined), `NaN`, `Infinity`, `-Infinity`,
+//! integers of any size (an `i64` when it fits, else an exact [`BigInt`], never via
+//! `f64`; like Python 3.11 at most 4300 digits), duplicate keys (the last wins). It
+//! differs from Python on purpose in two ways: a lone surrogate escape is an error (a
+//! Rust `String` cannot hold one, DV6) and nesting is capped (DV4). Every object is
+//! handed to a hook as soon as it is complete, so tags are converted bottom-up in the
+//! same pass.
+//!
+//! Writing produces `json.dumps(..., separators=(",", ":"), ensure_ascii=True)`:
+//! Python's escapes, lower-case `\u00XX`, surrogate pairs above U+FFFF, and Python's
+//! float `repr`.
+
+use std::fmt::Write as _;
+
+use crate::value::{BigInt, Map, Value};
+
+/// What becomes of a complete JSON object (the tag conversion, or just `Value::Dict`).
+pub(crate) type ObjectHook = fn(Map) -> Result<Value, &'static str>;
+
+/// Python refuses to convert longer decimal strings to `int` (`sys.int_info`).
+const MAX_INT_DIGITS: usize = 4300;
+
+/// Parses one JSON document (surrounding whitespace allowed, nothing else).
+pub(crate) fn parse(
+    text: &[u8],
+    max_depth: usize,
+    hook: ObjectHook,
+) -> Result<Value, &'static str> {
+    std::str::from_utf8(text).map_err(|_| "payload is not valid UTF-8")?;
+    let mut p = Parser {
+        bytes: text,
+        pos: 0,
+        depth: 0,
+        max_depth,
+        hook,
+    };
+    let value = p.value()?;
+    p.skip_ws();
+    if p.pos != text.len() {
+        return Err("extra data after the JSON value");
+    }
+    Ok(value)
+}
+
+struct Parser<'a> {
+    /// Valid UTF-8 (checked up front), so slices between ASCII bytes are `str`s.
+    bytes: &'a [u8],
+    pos: usize,
+    depth: usize,
+    max_depth: usize,
+    hook: ObjectHook,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn bump(&mut self) -> Option<u8> {
+        let b = self.peek()?;
+        self.pos += 1;
+        Some(b)
+    }
+
+    fn skip_ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.pos += 1;
+        }
+    }
+
+    fn eat(&mut self, word: &[u8]) -> bool {
+        let hit = self.bytes[self.pos..].starts_with(word);
+        if hit {
+            self.pos += word.len();
+        }
+        hit
+    }
+
+    fn value(&mut self) -> Result<Value, &'static str> {
+        self.skip_ws();
+        let value = match self.peek() {
+            Some(b'{') => return self.object(),
+            Some(b'[') => return self.array(),
+            Some(b'"') => Value::Str(self.string()?),
+            Some(b'-' | b'0'..=b'9') if !self.eat(b"-Infinity") => return self.number(),
+            Some(b'-') => Value::Float(f64::NEG_INFINITY),
+            _ if self.eat(b"true") => Value::Bool(true),
+            _ if self.eat(b"false") => Value::Bool(false),
+            _ if self.eat(b"null") => Value::Null,
+            _ if self.eat(b"NaN") => Value::Float(f64::NAN),
+            _ if self.eat(b"Infinity") => Value::Float(f64::INFINITY),
+            _ => return Err("expected a JSON value"),
+        };
+        Ok(value)
+    }
+
+    fn enter(&mut self) -> Result<(), &'static str> {
+        self.depth += 1;
+        self.pos += 1;
+        if self.depth > self.max_depth {
+            return Err("JSON nesting is deeper than the configured limit");
+        }
+        self.skip_ws();
+        Ok(())
+    }
+
+    fn array(&mut self) -> Result<Value, &'static str> {
+        self.enter()?;
+        let mut items = Vec::new();
+        if self.peek() != Some(b']') {
+            loop {
+                items.push(self.value()?);
+                self.skip_ws();
+                match self.bump() {
+                    Some(b',') => {}
+                    Some(b']') => break,
+                    _ => return Err("expected ',' or ']' in an array"),
+                }
+            }
+        } else {
+            self.pos += 1;
+        }
+        self.depth -= 1;
+        Ok(Value::List(items))
+    }
+
+    fn object(&mut self) -> Result<Value, &'static str> {
+        self.enter()?;
+        let mut map = Map::new();
+        if self.peek() != Some(b'}') {
+            loop {
+                self.skip_ws();
+                if self.peek() != Some(b'"') {
+                    return Err("object keys must be strings");
+                }
+                let key = self.string()?;
+                self.skip_ws();
+                if self.bump() != Some(b':') {
+                    return Err("expected ':' after an object key");
+                }
+                let value = self.value()?;
+                map.insert(key, value);
+                self.skip_ws();
+                match self.bump() {
+                    Some(b',') => {}
+                    Some(b'}') => break,
+                    _ => return Err("expected ',' or '}' in an object"),
+                }
+            }
+        } else {
+            self.pos += 1;
+        }
+        self.depth -= 1;
+        (self.hook)(map)
+    }
+
+    /// A string; `self.pos` is at the opening quote.
+    fn string(&mut self) -> Result<String, &'static str> {
+        self.pos += 1;
+        let start = self.pos;
+        let mut out = String::new();
+        let mut run = start;
+        loop {
+            match self.bump() {
+                Some(b'"') => break,
+                Some(b'\\') => {
+                    out.push_str(self.text(run, self.pos - 1));
+                    self.escape(&mut out)?;
+                    run = self.pos;
+                }
+                Some(0..=0x1f) => return Err("control character inside a string"),
+                Some(_) => {}
+                None => return Err("unterminated string"),
+            }
+        }
+        if run == start {
+            return Ok(self.text(start, self.pos - 1).to_owned());
+        }
+        out.push_str(self.text(run, self.pos - 1));
+        Ok(out)
+    }
+
+    /// `bytes[from..to]`, which the caller only takes between ASCII bytes.
+    fn text(&self, from: usize, to: usize) -> &str {
+        std::str::from_utf8(&self.bytes[from..to]).unwrap_or_default()
+    }
+
+    /// One escape; `self.pos` is just after the backslash.
+    fn escape(&mut self, out: &mut String) -> Result<(), &'static str> {
+        let c = match self.bump() {
+            Some(b'"') => '"',
+            Some(b'\\') => '\\',
+            Some(b'/') => '/',
+            Some(b'b') => '\u{8}',
+            Some(b'f') => '\u{c}',
+            Some(b'n') => '\n',
+            Some(b'r') => '\r',
+            Some(b't') => '\t',
+            Some(b'u') => self.unicode_escape()?,
+            _ => return Err("invalid escape in a string"),
+        };
+        out.push(c);
+        Ok(())
+    }
+
+    /// `\uXXXX`, or a surrogate pair `\uD8XX\uDCXX`; lone surrogates are errors.
+    fn unicode_escape(&mut self) -> Result<char, &'static str> {
+        let first = self.hex4()?;
+        let code = match first {
+            0xd800..=0xdbff => {
+                if !self.eat(b"\\u") {
+                    return Err("lone surrogate escape in a string");
+                }
+                let second = self.hex4()?;
+                if !(0xdc00..=0xdfff).contains(&second) {
+                    return Err("lone surrogate escape in a string");
+                }
+                0x10000 + ((first - 0xd800) << 10) + (second - 0xdc00)
+            }
+            0xdc00..=0xdfff => return Err("lone surrogate escape in a string"),
+            _ => first,
+        };
+        char::from_u32(code).ok_or("invalid \\u escape")
+    }
+
+    fn hex4(&mut self) -> Result<u32, &'static str> {
+        let digits = self
+            .bytes
+            .get(self.pos..self.pos + 4)
+            .ok_or("short \\u escape")?;
+        let mut code = 0;
+        for &d in digits {
+            let v = char::from(d).to_digit(16).ok_or("invalid \\u escape")?;
+            code = code * 16 + v;
+        }
+        self.pos += 4;
+        Ok(code)
+    }
+
+    /// Python's grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?`.
+    fn number(&mut self) -> Result<Value, &'static str> {
+        let start = self.pos;
+        self.eat(b"-");
+        match self.bump() {
+            Some(b'0') => {}
+            Some(b'1'..=b'9') => self.digits(),
+            _ => return Err("invalid number"),
+        }
+        let int_end = self.pos;
+        if self.peek() == Some(b'.') && self.digit_at(self.pos + 1) {
+            self.pos += 1;
+            self.digits();
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            let sign = usize::from(matches!(self.bytes.get(self.pos + 1), Some(b'+' | b'-')));
+            if self.digit_at(self.pos + 1 + sign) {
+                self.pos += 1 + sign;
+                self.digits();
+            }
+        }
+        let text = self.text(start, self.pos);
+        if self.pos != int_end {
+            return text.parse().map(Value::Float).map_err(|_| "invalid number");
+        }
+        if let Ok(small) = text.parse::<i64>() {
+            return Ok(Value::Int(small));
+        }
+        if text.trim_start_matches('-').len() > MAX_INT_DIGITS {
+            return Err("integer has more than 4300 digits");
+        }
+        BigInt::parse(text)
+            .map(Value::BigInt)
+            .ok_or("invalid number")
+    }
+
+    fn digit_at(&self, at: usize) -> bool {
+        self.bytes.get(at).is_some_and(u8::is_ascii_digit)
+    }
+
+    fn digits(&mut self) {
+        while self.digit_at(self.pos) {
+            self.pos += 1;
+        }
+    }
+}
+
+/// Appends `s` as a JSON string the way `json.dumps(ensure_ascii=True)` writes it.
+pub(crate) fn write_str(out: &mut String, s: &str) {
+    out.push('"');
+    let mut run = 0;
+    for (i, c) in s.char_indices() {
+        if matches!(c, ' '..='~') && c != '"' && c != '\\' {
+            continue;
+        }
+        out.push_str(&s[run..i]);
+        run = i + c.len_utf8();
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            _ => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+        }
+    }
+    out.push_str(&s[run..]);
+    out.push('"');
+}
+
+/// Appends an integer in decimal.
+pub(crate) fn write_int(out: &mut String, i: i64) {
+    let _ = write!(out, "{i}");
+}
+
+/// Appends `x` as Python's `repr(float)` (and `json.dumps`) writes it.
+///
+/// Shortest round-trip digits; positional for 1e-4 ≤ |x| < 1e16 with at least one
+/// fractional digit, otherwise `d.ddde±XX`; non-finite values as `NaN`, `Infinity`,
+/// `-Infinity`.
+pub(crate) fn write_float(out: &mut String, x: f64) {
+    if x.is_nan() {
+        out.push_str("NaN");
+        return;
+    }
+    if x.is_infinite() {
+        out.push_str(if x > 0.0 { "Infinity" } else { "-Infinity" });
+        return;
+    }
+    // Rust's `{:e}` gives the shortest round-trip digits, e.g. `-1.5e-7`.
+    let sci = format!("{:e}", x.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mantissa.chars().filter(|&c| c != '.').collect();
+    if x.is_sign_negative() {
+        out.push('-');
+    }
+    if (-4..16).contains(&exp) {
+        positional(out, &digits, exp);
+    } else {
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        let sign = if exp < 0 { '-' } else { '+' };
+        let _ = write!(out, "e{sign}{:02}", exp.unsigned_abs());
+    }
+}
+
+/// `digits` × 10^(exp − len + 1) written without an exponent (−4 ≤ exp < 16).
+fn positional(out: &mut String, digits: &str, exp: i32) {
+    match usize::try_from(exp) {
+        Ok(e) => {
+            let int_len = e + 1;
+            if digits.len() <= int_len {
+                out.push_str(digits);
+                out.extend(std::iter::repeat_n('0', int_len - digits.len()));
+                out.push_str(".0");
+            } else {
+                out.push_str(&digits[..int_len]);
+                out.push('.');
+                out.push_str(&digits[int_len..]);
+            }
+        }
+        Err(_) => {
+            out.push_str("0.");
+            let zeros = usize::try_from(-exp - 1).unwrap_or(0);
+            out.extend(std::iter::repeat_n('0', zeros));
+            out.push_str(digits);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(map: Map) -> Result<Value, &'static str> {
+        Ok(Value::Dict(map))
+    }
+
+    fn p(text: &str) -> Result<Value, &'static str> {
+        parse(text.as_bytes(), 128, plain)
+    }
+
+    fn float(x: f64) -> String {
+        let mut s = String::new();
+        write_float(&mut s, x);
+        s
+    }
+
+    fn string(s: &str) -> String {
+        let mut out = String::new();
+        write_str(&mut out, s);
+        out
+    }
+
+    #[test]
+    fn float_repr_matches_python() {
+        for (x, repr) in [
+            (1.0, "1.0"),
+            (-0.0, "-0.0"),
+            (0.0, "0.0"),
+            (1.5, "1.5"),
+            (1e-7, "1e-07"),
+            (1e-5, "1e-05"),
+            (0.0001, "0.0001"),
+            (0.00012345, "0.00012345"),
+            (1e16, "1e+16"),
+            (1e15, "1000000000000000.0"),
+            (123456789012345.6, "123456789012345.6"),
+            (1.5e300, "1.5e+300"),
+            (-2.5e-300, "-2.5e-300"),
+            (3.141592653589793, "3.141592653589793"),
+            (1.0 / 3.0, "0.3333333333333333"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (5e-324, "5e-324"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (12345678901234567890.0, "1.2345678901234567e+19"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "Infinity"),
+            (f64::NEG_INFINITY, "-Infinity"),
+        ] {
+            assert_eq!(float(x), repr, "{x:?}");
+            if x.is_finite() {
+                assert_eq!(p(repr).unwrap(), Value::Float(x), "{repr}");
+            }
+        }
+    }
+
+    #[test]
+    fn strings_escape_like_python() {
+        assert_eq!(
+            string("line\nbreak\ttab\rcr\u{8}bs\u{c}ff\0nul\u{1f}us\u{7f}del"),
+            r#""line\nbreak\ttab\rcr\bbs\fff\u0000nul\u001fus\u007fdel""#
+        );
+        assert_eq!(string("\"q\" \\ /"), r#""\"q\" \\ /""#);
+        assert_eq!(string("héllo😀"), r#""h\u00e9llo\ud83d\ude00""#);
+        assert_eq!(
+            string("\u{ff61}\u{feff}\u{2028}"),
+            r#""\uff61\ufeff\u2028""#
+        );
+        assert_eq!(string(""), r#""""#);
+    }
+
+    #[test]
+    fn reads_what_python_reads() {
+        let v = p(" {\"b\" : 1 ,\n \"a\" : [ 1 , 2 ] }\t").unwrap();
+        let Value::Dict(m) = v else { panic!() };
+        assert_eq!(m["a"], Value::List(vec![Value::Int(1), Value::Int(2)]));
+        assert_eq!(p(r#"{"a":1,"a":2}"#).unwrap(), p(r#"{"a":2}"#).unwrap());
+        assert_eq!(
+            p("\"h\u{e9}llo\u{1f600}\"").unwrap(),
+            Value::from("héllo😀")
+        );
+        assert_eq!(
+            p(r#""\ud83d\ude00\u00E9\/\b""#).unwrap(),
+            Value::from("😀é/\u{8}")
+        );
+        assert!(matches!(p("NaN").unwrap(), Value::Float(x) if x.is_nan()));
+        assert_eq!(p("-Infinity").unwrap(), Value::Float(f64::NEG_INFINITY));
+        assert_eq!(p("-0").unwrap(), Value::Int(0));
+        assert_eq!(p("-0.0").unwrap(), Value::Float(-0.0));
+        assert_eq!(p("1E+2").unwrap(), Value::Float(100.0));
+        assert_eq!(p("1e400").unwrap(), Value::Float(f64::INFINITY));
+        assert_eq!(p("9223372036854775807").unwrap(), Value::Int(i64::MAX));
+        let big = "-1180591620717411303424";
+        assert_eq!(p(big).unwrap(), Value::BigInt(BigInt::parse(big).unwrap()));
+        assert!(p(&"9".repeat(4300)).is_ok());
+        assert!(p(&"9".repeat(4301)).is_err());
+    }
+
+    #[test]
+    fn rejects_what_python_rejects_and_lone_surrogates() {
+        for bad in [
+            "",
+            " ",
+            "01",
+            "1.",
+            ".5",
+            "1e",
+            "+1",
+            "-",
+            "[1,]",
+            "{\"a\":1,}",
+            "{a:1}",
+            "[1 2]",
+            "\"\t\"",
+            "\"abc",
+            "\"\\x\"",
+            "\"\\u12\"",
+            "{} {}",
+            "nul",
+            "infinity",
+            "\u{feff}{}",
+            "\"\\ud800\"",
+            "\"\\udc00\"",
+            "\"\\ud800\\u0041\"",
+            "\"\\ud800x\"",
+            "{\"a\"}",
+        ] {
+            assert!(p(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse(b"\"\xff\"", 128, plain).is_err());
+    }
+
+    #[test]
+    fn depth_is_capped_without_recursing_further() {
+        let ok = format!("{}{}", "[".repeat(128), "]".repeat(128));
+        assert!(p(&ok).is_ok());
+        let deep = format!("{}{}", "[".repeat(129), "]".repeat(129));
+        assert!(p(&deep).is_err());
+        let deeper = "[{\"a\":".repeat(100_000);
+        assert!(p(&deeper).is_err());
+    }
+}

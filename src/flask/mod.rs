@@ -11,6 +11,7 @@
 //! where Flask crashes: every failure is a [`DecodeError`], never a panic.
 
 pub(crate) mod base64;
+pub(crate) mod date;
 pub(crate) mod json;
 pub(crate) mod signer;
 pub(crate) mod tagged;
@@ -92,23 +93,30 @@ pub fn verify(
     clock_skew: u64,
     limits: &Limits,
 ) -> Result<Verified, DecodeError> {
-    let unsigned = signer::unsign(
+    let expiry = signer::Expiry {
+        now,
+        max_age,
+        clock_skew,
+    };
+    let verified = signer::unsign(
         value,
         keys,
         crate::key::Purpose::FlaskCookie,
-        signer::Expiry {
-            now,
-            max_age,
-            clock_skew,
-        },
+        expiry,
         limits.max_cookie_len,
-    )?;
-    let session = decode_payload(unsigned.payload, limits)?;
-    Ok(Verified {
-        session,
-        timestamp: unsigned.timestamp,
-        key_index: unsigned.key_index,
-    })
+    )
+    .and_then(|unsigned| {
+        Ok(Verified {
+            session: decode_payload(unsigned.payload, limits)?,
+            timestamp: unsigned.timestamp,
+            key_index: unsigned.key_index,
+        })
+    });
+    if let Err(error) = &verified {
+        // The error's text never holds the cookie or a key.
+        tracing::debug!(%error, "flask session cookie rejected");
+    }
+    verified
 }
 
 /// Decodes a cookie's payload and timestamp **without checking the signature**.
