@@ -3,10 +3,16 @@
 //! ```text
 //! cargo run --example login
 //! SECRET_KEY=... PORT=8000 SESSION_STORE=sqlite:sessions.db cargo run --example login
+//! cargo run --example login --features redis -- --store redis://127.0.0.1:6379
 //! ```
 //!
 //! The same routes and texts as the Flask version. With the same `SECRET_KEY`, a login
 //! cookie from the Flask app works here and the other way round (cookie sessions).
+//!
+//! `SESSION_STORE` (or `--store`) picks where sessions live; the handlers do not change:
+//! `cookie` (default), `memory`, `sqlite:PATH`, `redis://HOST:PORT`,
+//! `redis+cluster://H1:P1,H2:P2,…` and `postgres://…` (Redis and PostgreSQL need
+//! `--features redis` / `--features postgres`).
 
 use std::net::SocketAddr;
 
@@ -14,6 +20,7 @@ use axum::response::Html;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use flagon::axum::SessionLayer;
+use flagon::store::any::AnyStore;
 use flagon::{Key, Session, SessionConfig, SessionError};
 use serde::Deserialize;
 
@@ -92,12 +99,31 @@ fn key_from_env() -> Result<Key, flagon::ConfigError> {
     }
 }
 
+/// `--store SPEC` or `SESSION_STORE`, else `cookie`.
+fn store_spec() -> String {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--store" {
+            if let Some(spec) = args.next() {
+                return spec;
+            }
+        } else if let Some(spec) = arg.strip_prefix("--store=") {
+            return spec.to_owned();
+        }
+    }
+    std::env::var("SESSION_STORE").unwrap_or_else(|_| "cookie".to_owned())
+}
+
 #[allow(dead_code)] // `main` is unused when the integration tests include this file.
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Plain HTTP on localhost, so no `Secure`; keep flagon's other defaults.
     let config = SessionConfig::new(key_from_env()?).secure(false);
-    let layer = SessionLayer::new(config)?;
+    let store = store_spec();
+    let layer = match store.as_str() {
+        "cookie" => SessionLayer::new(config)?,
+        spec => SessionLayer::new(config)?.with_store(AnyStore::connect(spec).await?),
+    };
     let port: u16 = match std::env::var("PORT") {
         Ok(port) => port
             .parse()
@@ -108,7 +134,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e} (set PORT to use another port)"))?;
-    println!("flagon login example on http://{addr}/ (cookie sessions)");
+    let kind = store.split(':').next().unwrap_or_default();
+    println!("flagon login example on http://{addr}/ (sessions: {kind})");
     axum::serve(listener, app(layer)).await?;
     Ok(())
 }

@@ -9,6 +9,8 @@
 //! Stores see only a [`StoreKey`], the SHA-256 of the session id: a leaked table holds no
 //! live session tokens.
 
+pub(crate) mod dyn_store;
+
 use std::future::Future;
 use std::time::Duration;
 
@@ -16,10 +18,16 @@ use crate::id::StoreKey;
 use crate::value::{Map, Value};
 use std::collections::BTreeMap;
 
+#[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
+pub(crate) mod codec;
 #[cfg(feature = "test-util")]
 pub mod conformance;
 #[cfg(feature = "memory")]
 pub mod memory;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+#[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
+pub mod sweeper;
 
 /// One stored session.
 #[derive(Clone, Debug, PartialEq)]

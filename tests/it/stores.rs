@@ -8,6 +8,8 @@
 
 #[cfg(feature = "memory")]
 mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 use flagon::store::conformance::Report;
 
@@ -29,7 +31,6 @@ pub(crate) fn check_report(store: &str, report: &Report) {
     assert_eq!(report.old_key_alive, 0, "{store}: a renewed-away key stayed alive");
 }
 
-#[allow(dead_code)] // used by the server-backed stores
 /// Skips a test whose outside service is missing, or fails it under CI.
 pub(crate) fn skip_or_fail(what: &str, why: &dyn std::fmt::Display) {
     if std::env::var_os("CI").is_some() {
@@ -38,7 +39,6 @@ pub(crate) fn skip_or_fail(what: &str, why: &dyn std::fmt::Display) {
     eprintln!("SKIPPED: {what} unavailable ({why}); set CI=1 to make this a failure");
 }
 
-#[allow(dead_code)] // used by the server-backed stores
 /// A name unique to this test run, for key prefixes, tables and files.
 pub(crate) fn run_id() -> String {
     let nanos = std::time::SystemTime::now()

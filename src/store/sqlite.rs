@@ -1,0 +1,474 @@
+//! The embedded SQLite store: one database file, no server to run.
+//!
+//! Sessions survive restarts and crashes: the file is in WAL mode and every operation is
+//! one transaction, so a process killed mid-write (even with `kill -9`) leaves each session
+//! as it was after some committed operation, never half-written.
+//!
+//! Layout: a table of sessions (key, created_at, expires_at) and a table with one row per
+//! session key holding that value's tagged JSON. Applying a request's changes rewrites only
+//! the keys it touched, inside a `BEGIN IMMEDIATE` transaction that first checks the
+//! session is still live, so concurrent requests writing different keys all survive and a
+//! purged session is never written back.
+//!
+//! SQLite calls block, so they run on tokio's blocking threads. One connection writes (so
+//! writers of this process queue in memory instead of spinning on SQLite's lock) and a few
+//! read. Other processes may share the file; `busy_timeout` covers their writes.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use tokio::sync::Semaphore;
+
+use super::codec::{backend, decode_value, encode_value, from_sql_time, to_sql_time};
+use super::{Applied, Changes, Created, Record, SessionStore, StoreError};
+use crate::id::StoreKey;
+use crate::value::Map;
+
+mod sql;
+
+/// Settings of a [`SqliteStore`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SqliteOptions {
+    /// Longest time one operation may take, waiting for a connection included
+    /// (default 2 s); SQLite's `busy_timeout` is set to the same.
+    pub deadline: Duration,
+    /// Read connections (default 4); there is always exactly one write connection.
+    pub readers: usize,
+    /// Largest number of expired sessions one sweep transaction removes (default 1,000).
+    pub sweep_batch: usize,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            deadline: Duration::from_secs(2),
+            readers: 4,
+            sweep_batch: 1000,
+        }
+    }
+}
+
+impl SqliteOptions {
+    /// Sets [`deadline`](Self::deadline).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// Sets [`readers`](Self::readers) (at least one).
+    pub fn readers(mut self, readers: usize) -> Self {
+        self.readers = readers.max(1);
+        self
+    }
+}
+
+/// A fixed set of connections, each used by one blocking task at a time.
+struct Pool {
+    conns: Mutex<Vec<Connection>>,
+    permits: Arc<Semaphore>,
+}
+
+impl Pool {
+    fn new(conns: Vec<Connection>) -> Arc<Pool> {
+        Arc::new(Pool {
+            permits: Arc::new(Semaphore::new(conns.len())),
+            conns: Mutex::new(conns),
+        })
+    }
+
+    fn take(&self) -> Option<Connection> {
+        self.conns.lock().unwrap_or_else(|p| p.into_inner()).pop()
+    }
+
+    fn put(&self, conn: Connection) {
+        self.conns
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(conn);
+    }
+}
+
+/// Sessions in one SQLite database file.
+pub struct SqliteStore {
+    writer: Arc<Pool>,
+    readers: Arc<Pool>,
+    options: SqliteOptions,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` with default options.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the file cannot be opened or set up.
+    pub async fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with(path, SqliteOptions::default()).await
+    }
+
+    /// Opens (creating if needed) the database file at `path`.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when the file cannot be opened or set up.
+    pub async fn open_with(
+        path: impl AsRef<Path>,
+        options: SqliteOptions,
+    ) -> Result<SqliteStore, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let (p, o) = (path.clone(), options.clone());
+        let opened = tokio::task::spawn_blocking(move || open_all(&p, &o));
+        let (writer, readers) = opened.await.map_err(backend)??;
+        Ok(SqliteStore {
+            writer: Pool::new(vec![writer]),
+            readers: Pool::new(readers),
+            options,
+            path,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on a connection from `pool` on a blocking thread, within the deadline.
+    ///
+    /// If the deadline passes, the caller gets [`StoreError::Timeout`]; the transaction
+    /// already running finishes or rolls back on its own, atomically.
+    async fn run<T, F>(&self, pool: &Arc<Pool>, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let deadline = self.options.deadline;
+        let pool = pool.clone();
+        let work = async move {
+            let permit = pool
+                .permits
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(backend)?;
+            let task = tokio::task::spawn_blocking(move || {
+                let mut conn = pool
+                    .take()
+                    .ok_or(StoreError::Corrupt("sqlite connection pool is empty"))?;
+                let out = f(&mut conn);
+                pool.put(conn);
+                drop(permit);
+                out
+            });
+            task.await.map_err(backend)?
+        };
+        tokio::time::timeout(deadline, work)
+            .await
+            .map_err(|_| StoreError::Timeout(deadline))?
+    }
+}
+
+fn open_all(
+    path: &Path,
+    options: &SqliteOptions,
+) -> Result<(Connection, Vec<Connection>), StoreError> {
+    let writer = open_one(path, options)?;
+    writer.execute_batch(sql::SCHEMA).map_err(backend)?;
+    let readers = (0..options.readers.max(1))
+        .map(|_| open_one(path, options))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((writer, readers))
+}
+
+fn open_one(path: &Path, options: &SqliteOptions) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(backend)?;
+    conn.busy_timeout(options.deadline).map_err(backend)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))
+        .map_err(backend)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Corrupt(
+            "sqlite refused WAL mode for the session file",
+        ));
+    }
+    conn.execute_batch("PRAGMA synchronous=NORMAL;")
+        .map_err(backend)?;
+    Ok(conn)
+}
+
+/// Loads a live record in one read transaction (one consistent snapshot).
+fn load_tx(conn: &mut Connection, key: &StoreKey, now: u64) -> Result<Option<Record>, StoreError> {
+    let tx = conn.transaction().map_err(backend)?;
+    let times: Option<(i64, i64)> = tx
+        .prepare_cached(sql::LOAD_SESSION)
+        .and_then(|mut s| {
+            s.query_row(params![&key.as_bytes()[..], to_sql_time(now)], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+        })
+        .map_err(backend)?;
+    let Some((created, expires)) = times else {
+        return Ok(None);
+    };
+    let mut data = Map::new();
+    let mut stmt = tx.prepare_cached(sql::LOAD_VALUES).map_err(backend)?;
+    let mut rows = stmt.query(params![&key.as_bytes()[..]]).map_err(backend)?;
+    while let Some(row) = rows.next().map_err(backend)? {
+        let name: String = row.get(0).map_err(backend)?;
+        let text: String = row.get(1).map_err(backend)?;
+        data.insert(name, decode_value(&text)?);
+    }
+    Ok(Some(Record::new(
+        data,
+        from_sql_time(created)?,
+        from_sql_time(expires)?,
+    )))
+}
+
+/// Writes `changes` to the value rows of `key` (inside the caller's transaction).
+fn write_changes(
+    tx: &rusqlite::Transaction<'_>,
+    key: &[u8],
+    changes: &Changes,
+) -> Result<(), StoreError> {
+    if changes.clear {
+        tx.prepare_cached(sql::CLEAR_VALUES)
+            .and_then(|mut s| s.execute(params![key]))
+            .map_err(backend)?;
+    }
+    let mut upsert = tx.prepare_cached(sql::UPSERT_VALUE).map_err(backend)?;
+    let mut remove = tx.prepare_cached(sql::REMOVE_VALUE).map_err(backend)?;
+    for (name, value) in &changes.set {
+        match value {
+            Some(value) => upsert.execute(params![key, name, encode_value(value)]),
+            None => remove.execute(params![key, name]),
+        }
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+fn create_tx(
+    conn: &mut Connection,
+    key: &StoreKey,
+    record: &Record,
+) -> Result<Created, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend)?;
+    let k = &key.as_bytes()[..];
+    let existing: Option<i64> = tx
+        .query_row(sql::SESSION_EXPIRY, params![k], |r| r.get(0))
+        .optional()
+        .map_err(backend)?;
+    if existing.is_some_and(|e| e > to_sql_time(record.created_at)) {
+        return Ok(Created::Collision);
+    }
+    tx.execute(sql::CLEAR_VALUES, params![k]).map_err(backend)?;
+    tx.execute(
+        sql::REPLACE_SESSION,
+        params![
+            k,
+            to_sql_time(record.created_at),
+            to_sql_time(record.expires_at)
+        ],
+    )
+    .map_err(backend)?;
+    let mut changes = Changes::default();
+    for (name, value) in &record.data {
+        changes.set.insert(name.clone(), Some(value.clone()));
+    }
+    write_changes(&tx, k, &changes)?;
+    tx.commit().map_err(backend)?;
+    Ok(Created::Stored)
+}
+
+fn apply_tx(
+    conn: &mut Connection,
+    key: &StoreKey,
+    changes: &Changes,
+    expires_at: u64,
+    now: u64,
+) -> Result<Applied, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend)?;
+    let k = &key.as_bytes()[..];
+    let updated = tx
+        .prepare_cached(sql::EXTEND_LIVE)
+        .and_then(|mut s| s.execute(params![k, to_sql_time(expires_at), to_sql_time(now)]))
+        .map_err(backend)?;
+    if updated == 0 {
+        return Ok(Applied::Gone);
+    }
+    write_changes(&tx, k, changes)?;
+    tx.commit().map_err(backend)?;
+    Ok(Applied::Done)
+}
+
+fn renew_tx(
+    conn: &mut Connection,
+    keys: (&StoreKey, &StoreKey),
+    changes: &Changes,
+    expires_at: u64,
+    now: u64,
+) -> Result<Result<Applied, Created>, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend)?;
+    let (old, new) = (&keys.0.as_bytes()[..], &keys.1.as_bytes()[..]);
+    let live = |k: &[u8]| -> Result<bool, StoreError> {
+        let e: Option<i64> = tx
+            .query_row(sql::SESSION_EXPIRY, params![k], |r| r.get(0))
+            .optional()
+            .map_err(backend)?;
+        Ok(e.is_some_and(|e| e > to_sql_time(now)))
+    };
+    if !live(old)? {
+        return Ok(Ok(Applied::Gone));
+    }
+    if old == new || live(new)? {
+        return Ok(Err(Created::Collision));
+    }
+    for stmt in [sql::CLEAR_VALUES, sql::DELETE_SESSION] {
+        tx.execute(stmt, params![new]).map_err(backend)?;
+    }
+    tx.execute(
+        sql::MOVE_SESSION,
+        params![old, new, to_sql_time(expires_at)],
+    )
+    .map_err(backend)?;
+    tx.execute(sql::MOVE_VALUES, params![old, new])
+        .map_err(backend)?;
+    write_changes(&tx, new, changes)?;
+    tx.commit().map_err(backend)?;
+    Ok(Ok(Applied::Done))
+}
+
+fn delete_tx(conn: &mut Connection, key: &StoreKey) -> Result<(), StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend)?;
+    for stmt in [sql::CLEAR_VALUES, sql::DELETE_SESSION] {
+        tx.execute(stmt, params![&key.as_bytes()[..]])
+            .map_err(backend)?;
+    }
+    tx.commit().map_err(backend)
+}
+
+/// Removes expired sessions in transactions of at most `batch` sessions each.
+fn sweep_tx(conn: &mut Connection, now: u64, batch: usize) -> Result<u64, StoreError> {
+    let mut removed = 0u64;
+    loop {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let keys: Vec<Vec<u8>> = {
+            let mut stmt = tx.prepare_cached(sql::EXPIRED_KEYS).map_err(backend)?;
+            let rows = stmt
+                .query_map(params![to_sql_time(now), batch as i64], |r| r.get(0))
+                .map_err(backend)?;
+            rows.collect::<Result<_, _>>().map_err(backend)?
+        };
+        for key in &keys {
+            tx.execute(sql::CLEAR_VALUES, params![key])
+                .map_err(backend)?;
+            // Conditional again, so a session extended meanwhile is never removed.
+            let n = tx
+                .execute(sql::DELETE_EXPIRED, params![key, to_sql_time(now)])
+                .map_err(backend)?;
+            removed += n as u64;
+        }
+        tx.commit().map_err(backend)?;
+        if keys.len() < batch {
+            return Ok(removed);
+        }
+    }
+}
+
+impl SessionStore for SqliteStore {
+    async fn load(&self, key: &StoreKey, now: u64) -> Result<Option<Record>, StoreError> {
+        let key = *key;
+        self.run(&self.readers, move |c| load_tx(c, &key, now))
+            .await
+    }
+
+    async fn create(&self, key: &StoreKey, record: &Record) -> Result<Created, StoreError> {
+        let (key, record) = (*key, record.clone());
+        self.run(&self.writer, move |c| create_tx(c, &key, &record))
+            .await
+    }
+
+    async fn apply(
+        &self,
+        key: &StoreKey,
+        changes: &Changes,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<Applied, StoreError> {
+        let (key, changes) = (*key, changes.clone());
+        self.run(&self.writer, move |c| {
+            apply_tx(c, &key, &changes, expires_at, now)
+        })
+        .await
+    }
+
+    async fn renew(
+        &self,
+        old: &StoreKey,
+        new: &StoreKey,
+        changes: &Changes,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<Result<Applied, Created>, StoreError> {
+        let (old, new, changes) = (*old, *new, changes.clone());
+        self.run(&self.writer, move |c| {
+            renew_tx(c, (&old, &new), &changes, expires_at, now)
+        })
+        .await
+    }
+
+    async fn touch(
+        &self,
+        key: &StoreKey,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<Applied, StoreError> {
+        let key = *key;
+        self.run(&self.writer, move |c| {
+            let n = c
+                .prepare_cached(sql::EXTEND_LIVE)
+                .and_then(|mut s| {
+                    s.execute(params![
+                        &key.as_bytes()[..],
+                        to_sql_time(expires_at),
+                        to_sql_time(now)
+                    ])
+                })
+                .map_err(backend)?;
+            Ok(if n == 0 { Applied::Gone } else { Applied::Done })
+        })
+        .await
+    }
+
+    async fn delete(&self, key: &StoreKey) -> Result<(), StoreError> {
+        let key = *key;
+        self.run(&self.writer, move |c| delete_tx(c, &key)).await
+    }
+
+    async fn sweep(&self, now: u64) -> Result<u64, StoreError> {
+        let batch = self.options.sweep_batch.max(1);
+        self.run(&self.writer, move |c| sweep_tx(c, now, batch))
+            .await
+    }
+}
