@@ -21,7 +21,9 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use bytes::Bytes;
 use std::task::{Context, Poll};
 
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
@@ -32,7 +34,8 @@ use http::{HeaderMap, HeaderValue, Request, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::engine::{self, Failure, Opened, Outcome, Shared};
+use crate::engine::slot::Slot;
+use crate::engine::{self, Failure, Outcome, Shared};
 use crate::error::{ConfigError, SessionError};
 use crate::session::Session;
 use crate::store::{SessionStore, StoreError};
@@ -97,38 +100,6 @@ pub struct SessionService<S> {
     shared: Arc<Shared>,
 }
 
-/// What the layer leaves in the request for the extractor.
-#[derive(Clone)]
-struct Slot(Arc<SlotInner>);
-
-struct SlotInner {
-    shared: Arc<Shared>,
-    cookies: Vec<HeaderValue>,
-    opened: Mutex<Option<Opened>>,
-}
-
-impl Slot {
-    fn cookie_bytes(&self) -> impl Iterator<Item = &[u8]> {
-        self.0.cookies.iter().map(HeaderValue::as_bytes)
-    }
-
-    async fn session(&self) -> Result<Session, StoreError> {
-        if let Some(opened) = lock(&self.0.opened).as_ref() {
-            return Ok(opened.session.clone());
-        }
-        let opened = engine::open(&self.0.shared, self.cookie_bytes()).await?;
-        // Another extractor of this request may have opened it meanwhile: keep the first.
-        let mut slot = lock(&self.0.opened);
-        Ok(slot.get_or_insert(opened).session.clone())
-    }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 impl<S, B> Service<Request<B>> for SessionService<S>
@@ -146,25 +117,17 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let cookies: Vec<HeaderValue> = request.headers().get_all(COOKIE).iter().cloned().collect();
-        let slot = Slot(Arc::new(SlotInner {
-            shared: self.shared.clone(),
-            cookies,
-            opened: Mutex::new(None),
-        }));
+        let cookies = request.headers().get_all(COOKIE).iter();
+        let cookies = cookies
+            .map(|c| Bytes::copy_from_slice(c.as_bytes()))
+            .collect();
+        let slot = Slot::new(self.shared.clone(), cookies);
         request.extensions_mut().insert(slot.clone());
         let ready = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, ready);
         Box::pin(async move {
             let mut response = inner.call(request).await?;
-            let opened = lock(&slot.0.opened).take();
-            let outcome = engine::finish(
-                &slot.0.shared,
-                opened,
-                slot.cookie_bytes(),
-                response.status(),
-            )
-            .await;
+            let outcome = slot.finish(response.status()).await;
             Ok(apply(&mut response, outcome).unwrap_or(response))
         })
     }
@@ -288,7 +251,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
         slot.session()
             .await
             .map_err(|error| SessionRejection::Store {
-                status: slot.0.shared.config.store_failure_status,
+                status: slot.shared().config.store_failure_status,
                 error,
             })
     }

@@ -5,6 +5,7 @@
 //! The only I/O is the store, and every store call runs under the configured deadline.
 
 mod cookie_mode;
+pub(crate) mod slot;
 mod store_mode;
 
 pub(crate) use store_mode::error_chain;

@@ -18,7 +18,9 @@ use crate::id::StoreKey;
 use crate::value::{Map, Value};
 use std::collections::BTreeMap;
 
-#[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
+#[cfg(any(feature = "memory", feature = "sqlite"))]
+pub mod any;
+#[cfg(feature = "sqlite")]
 pub(crate) mod codec;
 #[cfg(feature = "test-util")]
 pub mod conformance;
@@ -26,7 +28,7 @@ pub mod conformance;
 pub mod memory;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
-#[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
+#[cfg(feature = "sqlite")]
 pub mod sweeper;
 
 /// One stored session.

@@ -83,7 +83,7 @@ async fn sqlite_kill_child_writer() {
     let mut tasks = Vec::new();
     for t in 0..8u32 {
         let store = store.clone();
-        tasks.push(tokio::spawn(async move { write_forever(&*store, t).await }));
+        tasks.push(tokio::spawn(async move { write_forever(&store, t).await }));
     }
     for task in tasks {
         let _ = task.await;
