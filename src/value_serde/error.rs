@@ -9,9 +9,10 @@ use crate::value::Value;
 
 /// A Rust value that does not convert to or from a session [`Value`].
 ///
-/// The message says what did not match and how to fix it. It names Python types and
-/// integers, but never repeats the contents of a stored string or bytes value, so it is
-/// safe to log.
+/// The message says what did not match and how to fix it. The messages flagon builds name
+/// Python types and integers but never repeat the contents of a stored string or bytes
+/// value, so they are safe to log. (A type's own `Deserialize` code may add text of its
+/// own through `custom`; the uuid crate's parse errors, for one, quote the bad input.)
 ///
 /// Build one with the serde error traits, which is what `Serialize` and `Deserialize`
 /// implementations do:

@@ -44,6 +44,10 @@ mod tests;
 
 pub use error::ValueError;
 
+/// Largest capacity reserved up front from a length hint, so a wrong hint cannot
+/// allocate a huge buffer.
+const MAX_PREALLOC: usize = 4096;
+
 use crate::value::Value;
 
 /// Converts any `Serialize` value to a session [`Value`].

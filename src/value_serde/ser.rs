@@ -7,10 +7,6 @@ use serde::ser::{self, Impossible, Serialize};
 use super::ValueError;
 use crate::value::{Map, Value};
 
-/// Largest capacity reserved up front from a length hint, so a wrong hint cannot
-/// allocate a huge buffer.
-const MAX_PREALLOC: usize = 4096;
-
 /// Builds a [`Value`]; see [`to_value`](super::to_value) for the mapping.
 pub(super) struct ValueSerializer;
 
@@ -22,7 +18,7 @@ fn single(variant: &str, inner: Value) -> Value {
 }
 
 fn with_capacity(len: Option<usize>) -> Vec<Value> {
-    Vec::with_capacity(len.unwrap_or(0).min(MAX_PREALLOC))
+    Vec::with_capacity(len.unwrap_or(0).min(super::MAX_PREALLOC))
 }
 
 impl ser::Serializer for ValueSerializer {

@@ -9,9 +9,6 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::tagged::{self, Rfc3339};
 use crate::value::{BigInt, Map, Value};
 
-/// Largest capacity reserved up front from a format's length hint.
-const MAX_PREALLOC: usize = 4096;
-
 /// Writes each variant in its natural serde shape: a tuple as a tuple (JSON array), bytes
 /// as bytes, Markup, UUID (hyphenated) and datetime (RFC 3339) as strings, and a big
 /// integer as `u64`, `u128` or `i128` when it fits, else as its decimal digits in a string.
@@ -149,7 +146,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Value::deserialize(d)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(MAX_PREALLOC));
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(super::MAX_PREALLOC));
         while let Some(item) = seq.next_element()? {
             items.push(item);
         }
