@@ -2,10 +2,15 @@
 
 mod support;
 
+#[cfg(feature = "actix")]
+mod actix_scenarios;
+
+mod interop;
 mod login_example;
 mod markers;
 mod save_rules;
 mod scenarios;
+mod tamper;
 mod vectors;
 #[cfg(feature = "memory")]
 mod store_scenarios;
