@@ -8,6 +8,7 @@ mod actix_scenarios;
 mod interop;
 mod login_example;
 mod markers;
+mod proptests;
 mod save_rules;
 mod scenarios;
 mod tamper;
