@@ -71,11 +71,7 @@ impl SessionLayer {
 
     /// Keeps session data in `store`; the cookie then carries only a signed session id.
     pub fn with_store(self, store: impl SessionStore) -> SessionLayer {
-        let shared = Arc::try_unwrap(self.shared).unwrap_or_else(|shared| Shared {
-            config: shared.config.clone(),
-            writer: shared.writer.clone(),
-            store: shared.store.clone(),
-        });
+        let shared = Arc::unwrap_or_clone(self.shared);
         SessionLayer {
             shared: Arc::new(shared.with_store(store)),
         }

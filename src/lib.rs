@@ -6,6 +6,8 @@
 //! and a Flask app with the same `SECRET_KEY` share one login.
 #![doc = include_str!("../docs/guide.md")]
 
+#[cfg(feature = "actix")]
+pub mod actix;
 #[cfg(feature = "axum")]
 pub mod axum;
 pub mod config;

@@ -23,7 +23,7 @@ use crate::store::dyn_store::DynStore;
 use crate::store::{SessionStore, StoreError};
 
 /// Everything a layer shares between requests.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Shared {
     pub(crate) config: SessionConfig,
     pub(crate) writer: CookieWriter,

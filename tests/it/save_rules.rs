@@ -29,8 +29,24 @@ struct Row {
     vary: bool,
 }
 
-const fn row(accessed: bool, modified: bool, empty: bool, permanent: bool, refresh: bool, cookie: Cookie, vary: bool) -> Row {
-    Row { accessed, modified, empty, permanent, refresh, cookie, vary }
+const fn row(
+    accessed: bool,
+    modified: bool,
+    empty: bool,
+    permanent: bool,
+    refresh: bool,
+    cookie: Cookie,
+    vary: bool,
+) -> Row {
+    Row {
+        accessed,
+        modified,
+        empty,
+        permanent,
+        refresh,
+        cookie,
+        vary,
+    }
 }
 
 /// Every reachable combination (modifying implies accessing; a permanent session holds
@@ -62,14 +78,22 @@ fn app(refresh: bool) -> Router {
     let config = SessionConfig::flask(Key::new("rules").unwrap()).refresh_each_request(refresh);
     Router::new()
         .route("/untouched", get(|| async { "" }))
-        .route("/read", get(|s: Session| async move { let _ = s.get_value("a"); }))
+        .route(
+            "/read",
+            get(|s: Session| async move {
+                let _ = s.get_value("a");
+            }),
+        )
         // Modify without changing the key set: re-assign what is there, or clear if empty.
-        .route("/modify", get(|s: Session| async move {
-            match s.get_value("a") {
-                Some(v) => s.insert_value("a", v),
-                None => s.clear(),
-            }
-        }))
+        .route(
+            "/modify",
+            get(|s: Session| async move {
+                match s.get_value("a") {
+                    Some(v) => s.insert_value("a", v),
+                    None => s.clear(),
+                }
+            }),
+        )
         .layer(SessionLayer::new(config).unwrap())
 }
 
@@ -79,12 +103,31 @@ fn cookie(permanent: bool) -> String {
     if permanent {
         map.insert("_permanent".into(), Value::Bool(true));
     }
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-    format!("session={}", flask::sign(&map, &Key::new("rules").unwrap(), now))
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    format!(
+        "session={}",
+        flask::sign(&map, &Key::new("rules").unwrap(), now)
+    )
 }
 
 #[tokio::test]
 async fn every_row_of_flasks_save_table() {
+    check_table(|refresh, path, cookie| async move {
+        fetch(&app(refresh), path, cookie.as_deref()).await
+    })
+    .await;
+}
+
+/// Runs every row through `fetch(refresh, path, cookie)`, a server with routes
+/// `/untouched`, `/read` and `/modify` as in [`app`], key `rules`, Flask's defaults.
+pub(crate) async fn check_table<F, Fut>(fetch: F)
+where
+    F: Fn(bool, &'static str, Option<String>) -> Fut,
+    Fut: std::future::Future<Output = crate::support::http::Reply>,
+{
     for (i, r) in TABLE.iter().enumerate() {
         let path = match (r.accessed, r.modified) {
             (false, _) => "/untouched",
@@ -92,13 +135,20 @@ async fn every_row_of_flasks_save_table() {
             (true, true) => "/modify",
         };
         let cookie = (!r.empty).then(|| cookie(r.permanent));
-        let reply = fetch(&app(r.refresh), path, cookie.as_deref()).await;
+        let reply = fetch(r.refresh, path, cookie).await;
         let got = match reply.set_cookie() {
             None => Cookie::None,
             Some(set) if set.starts_with("session=;") => Cookie::Delete,
             Some(set) => {
-                assert_eq!(set.contains("; Expires="), r.permanent, "row {i}: Expires iff permanent: {set}");
-                assert!(!set.contains("Max-Age"), "row {i}: writes never carry Max-Age");
+                assert_eq!(
+                    set.contains("; Expires="),
+                    r.permanent,
+                    "row {i}: Expires iff permanent: {set}"
+                );
+                assert!(
+                    !set.contains("Max-Age"),
+                    "row {i}: writes never carry Max-Age"
+                );
                 Cookie::Write
             }
         };
