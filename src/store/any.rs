@@ -42,7 +42,7 @@ pub enum AnyStore {
     #[cfg(feature = "sqlite")]
     Sqlite(super::sqlite::SqliteStore),
     /// The Redis store (single node or cluster).
-    #[cfg(any())]
+    #[cfg(feature = "redis")]
     Redis(super::redis::RedisStore),
     /// The PostgreSQL store.
     #[cfg(any())]
@@ -82,7 +82,7 @@ impl AnyStore {
             AnyStore::Memory(_) => "memory",
             #[cfg(feature = "sqlite")]
             AnyStore::Sqlite(_) => "sqlite",
-            #[cfg(any())]
+            #[cfg(feature = "redis")]
             AnyStore::Redis(_) => "redis",
             #[cfg(any())]
             AnyStore::Postgres(_) => "postgres",
@@ -126,7 +126,7 @@ async fn connect_sqlite(path: &str) -> Result<AnyStore, ConnectError> {
 }
 
 async fn connect_redis(spec: &str, cluster: bool) -> Result<AnyStore, ConnectError> {
-    #[cfg(any())]
+    #[cfg(feature = "redis")]
     {
         use super::redis::RedisStore;
         let store = if cluster {
@@ -147,7 +147,7 @@ async fn connect_redis(spec: &str, cluster: bool) -> Result<AnyStore, ConnectErr
         };
         store.map(AnyStore::Redis).map_err(ConnectError::Store)
     }
-    #[cfg(not(any()))]
+    #[cfg(not(feature = "redis"))]
     {
         let _ = (spec, cluster);
         Err(ConnectError::NotCompiled("redis"))
@@ -175,7 +175,7 @@ macro_rules! dispatch {
             AnyStore::Memory($store) => $call,
             #[cfg(feature = "sqlite")]
             AnyStore::Sqlite($store) => $call,
-            #[cfg(any())]
+            #[cfg(feature = "redis")]
             AnyStore::Redis($store) => $call,
             #[cfg(any())]
             AnyStore::Postgres($store) => $call,

@@ -8,6 +8,8 @@
 
 #[cfg(feature = "memory")]
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
@@ -31,7 +33,6 @@ pub(crate) fn check_report(store: &str, report: &Report) {
     assert_eq!(report.old_key_alive, 0, "{store}: a renewed-away key stayed alive");
 }
 
-#[allow(dead_code)] // used by the Redis and PostgreSQL tests
 /// Skips a test whose outside service is missing, or fails it under CI.
 pub(crate) fn skip_or_fail(what: &str, why: &dyn std::fmt::Display) {
     if std::env::var_os("CI").is_some() {

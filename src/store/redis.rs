@@ -1,0 +1,419 @@
+//! The Redis store: one Redis node, or a Redis Cluster.
+//!
+//! Each session is one hash (see the layout in `scripts`), so every operation touches one
+//! key in one Cluster slot. A load is one `HGETALL`; create, apply and touch are one
+//! `EVALSHA` each, atomic on the server, over one multiplexed connection that pipelines
+//! concurrent requests. Expiry is checked on every read and enforced by a TTL, so Redis
+//! drops expired sessions itself and [`SessionStore::sweep`] has nothing to do.
+//!
+//! `renew` moves a session between two keys, which a Cluster may place on two nodes, so
+//! it takes three steps: seal the old record (it answers as gone from then on), create the
+//! new one if the key is free, delete the old one. A crash or deadline between the first
+//! two steps leaves the session sealed: the user is logged out, never duplicated.
+//!
+//! Persistence caveat: if Redis restarts without persistence every session is gone, and if
+//! it restarts from an older snapshot, sessions deleted since may come back. Use AOF with
+//! `appendfsync everysec` or `always` when logouts must survive a Redis restart.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, RedisFuture, Value as RedisValue};
+
+use super::codec::{backend, decode_value, encode_value};
+use super::{Applied, Changes, Created, Record, SessionStore, StoreError};
+use crate::id::StoreKey;
+use crate::value::Map;
+
+mod scripts;
+
+use scripts::Scripts;
+
+/// Settings of a [`RedisStore`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct RedisOptions {
+    /// Longest time one operation may take, reconnecting included (default 500 ms).
+    pub deadline: Duration,
+    /// Text put before every session key (default `flagon:`); the key is
+    /// `PREFIX{HEX}`, the braces being the Cluster hash tag. Keep application keys out of
+    /// this namespace.
+    pub prefix: String,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        RedisOptions {
+            deadline: Duration::from_millis(500),
+            prefix: "flagon:".to_owned(),
+        }
+    }
+}
+
+impl RedisOptions {
+    /// Sets [`deadline`](Self::deadline).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// Sets [`prefix`](Self::prefix).
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+}
+
+/// One multiplexed, self-reconnecting connection to a node or a cluster.
+#[derive(Clone)]
+enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl redis::aio::ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, RedisValue> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<RedisValue>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// Sessions in Redis (one node or a Cluster).
+pub struct RedisStore {
+    conn: Conn,
+    scripts: Scripts,
+    options: RedisOptions,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.conn {
+            Conn::Single(_) => "single",
+            Conn::Cluster(_) => "cluster",
+        };
+        f.debug_struct("RedisStore")
+            .field("kind", &kind)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// Connects to one Redis node (`redis://HOST:PORT[/DB]`, `rediss://…`).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the URL is invalid or the node does not answer in time.
+    pub async fn connect(url: &str) -> Result<RedisStore, StoreError> {
+        RedisStore::connect_with(url, RedisOptions::default()).await
+    }
+
+    /// Connects to one Redis node with `options`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the URL is invalid or the node does not answer in time.
+    pub async fn connect_with(url: &str, options: RedisOptions) -> Result<RedisStore, StoreError> {
+        let client = redis::Client::open(url).map_err(backend)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(options.deadline))
+            .set_response_timeout(Some(options.deadline))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
+        let manager = within(options.deadline, async {
+            ConnectionManager::new_with_config(client, config)
+                .await
+                .map_err(backend)
+        })
+        .await?;
+        Ok(RedisStore::new(Conn::Single(manager), options))
+    }
+
+    /// Connects to a Redis Cluster through any of its nodes (`redis://HOST:PORT` each).
+    ///
+    /// # Errors
+    /// [`StoreError`] when no seed answers in time or the cluster is not usable.
+    pub async fn connect_cluster(seeds: &[String]) -> Result<RedisStore, StoreError> {
+        RedisStore::connect_cluster_with(seeds, RedisOptions::default()).await
+    }
+
+    /// Connects to a Redis Cluster with `options`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when no seed answers in time or the cluster is not usable.
+    pub async fn connect_cluster_with(
+        seeds: &[String],
+        options: RedisOptions,
+    ) -> Result<RedisStore, StoreError> {
+        let client = redis::cluster::ClusterClient::builder(seeds.iter().map(String::as_str))
+            .connection_timeout(options.deadline)
+            .response_timeout(options.deadline)
+            .retries(2)
+            .build()
+            .map_err(backend)?;
+        let conn = within(options.deadline * 4, async {
+            client.get_async_connection().await.map_err(backend)
+        })
+        .await?;
+        Ok(RedisStore::new(Conn::Cluster(conn), options))
+    }
+
+    fn new(conn: Conn, options: RedisOptions) -> RedisStore {
+        RedisStore {
+            conn,
+            scripts: Scripts::new(),
+            options,
+        }
+    }
+
+    /// The Redis key of a session.
+    fn key(&self, key: &StoreKey) -> String {
+        format!("{}{{{}}}", self.options.prefix, key.to_hex())
+    }
+
+    /// Runs one script on one key within the deadline.
+    async fn eval<T: redis::FromRedisValue>(
+        &self,
+        script: &redis::Script,
+        key: &str,
+        args: &[String],
+    ) -> Result<T, StoreError> {
+        let mut invocation = script.prepare_invoke();
+        invocation.key(key);
+        for arg in args {
+            invocation.arg(arg);
+        }
+        let mut conn = self.conn.clone();
+        within(self.options.deadline, async move {
+            invocation.invoke_async(&mut conn).await.map_err(backend)
+        })
+        .await
+    }
+
+    async fn renew_steps(
+        &self,
+        old: &str,
+        new: &str,
+        changes: &Changes,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<Result<Applied, Created>, StoreError> {
+        let fields: Vec<String> = self
+            .eval(&self.scripts.seal, old, &[now.to_string()])
+            .await?;
+        if fields.is_empty() {
+            return Ok(Ok(Applied::Gone));
+        }
+        let mut fields: HashMap<String, String> = pairs(fields);
+        let created_at = fields.remove("c").unwrap_or_else(|| now.to_string());
+        fields.retain(|f, _| f.starts_with("v:") && !changes.clear);
+        for (name, value) in &changes.set {
+            let field = format!("v:{name}");
+            match value {
+                Some(value) => fields.insert(field, encode_value(value)),
+                None => fields.remove(&field),
+            };
+        }
+        let mut create = vec![now.to_string(), created_at, expires_at.to_string()];
+        for (field, value) in fields {
+            create.push(field);
+            create.push(value);
+        }
+        let stored: i64 = self.eval(&self.scripts.create, new, &create).await?;
+        if stored == 0 {
+            let _: i64 = self.eval(&self.scripts.unseal, old, &[]).await?;
+            return Ok(Err(Created::Collision));
+        }
+        self.del(old).await?;
+        Ok(Ok(Applied::Done))
+    }
+
+    async fn del(&self, key: &str) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let cmd = redis::cmd("DEL").arg(key).clone();
+        within(self.options.deadline, async move {
+            cmd.query_async::<i64>(&mut conn).await.map_err(backend)
+        })
+        .await
+        .map(|_| ())
+    }
+}
+
+/// Runs `work` under `deadline`, turning a timeout into [`StoreError::Timeout`].
+async fn within<T>(
+    deadline: Duration,
+    work: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    tokio::time::timeout(deadline, work)
+        .await
+        .map_err(|_| StoreError::Timeout(deadline))?
+}
+
+/// A change set as script arguments: clear flag, count, field/value pairs, removals.
+fn change_args(changes: &Changes) -> Vec<String> {
+    let mut sets = Vec::new();
+    let mut removes = Vec::new();
+    for (name, value) in &changes.set {
+        match value {
+            Some(value) => {
+                sets.push(format!("v:{name}"));
+                sets.push(encode_value(value));
+            }
+            None => removes.push(format!("v:{name}")),
+        }
+    }
+    let clear = if changes.clear { "1" } else { "0" };
+    let mut args = vec![clear.to_owned(), (sets.len() / 2).to_string()];
+    args.extend(sets);
+    args.extend(removes);
+    args
+}
+
+/// A flat `field, value, field, value…` reply as a map.
+fn pairs(flat: Vec<String>) -> HashMap<String, String> {
+    let mut map = HashMap::new();
+    let mut items = flat.into_iter();
+    while let (Some(field), Some(value)) = (items.next(), items.next()) {
+        map.insert(field, value);
+    }
+    map
+}
+
+/// A session hash as a record, or `None` if it is sealed, expired or empty.
+fn to_record(fields: HashMap<String, String>, now: u64) -> Result<Option<Record>, StoreError> {
+    if fields.is_empty() || fields.contains_key("s") {
+        return Ok(None);
+    }
+    let time = |name: &str| -> Result<u64, StoreError> {
+        let text = fields
+            .get(name)
+            .ok_or(StoreError::Corrupt("a redis session hash lacks its times"))?;
+        text.parse()
+            .map_err(|_| StoreError::Corrupt("a redis session time is not a number"))
+    };
+    let (created_at, expires_at) = (time("c")?, time("e")?);
+    if expires_at <= now {
+        return Ok(None);
+    }
+    let mut data = Map::new();
+    for (field, text) in &fields {
+        if let Some(name) = field.strip_prefix("v:") {
+            data.insert(name.to_owned(), decode_value(text)?);
+        }
+    }
+    Ok(Some(Record::new(data, created_at, expires_at)))
+}
+
+impl SessionStore for RedisStore {
+    async fn load(&self, key: &StoreKey, now: u64) -> Result<Option<Record>, StoreError> {
+        let mut conn = self.conn.clone();
+        let cmd = redis::cmd("HGETALL").arg(self.key(key)).clone();
+        let fields: HashMap<String, String> = within(self.options.deadline, async move {
+            cmd.query_async(&mut conn).await.map_err(backend)
+        })
+        .await?;
+        to_record(fields, now)
+    }
+
+    async fn create(&self, key: &StoreKey, record: &Record) -> Result<Created, StoreError> {
+        let mut args = vec![
+            record.created_at.to_string(),
+            record.created_at.to_string(),
+            record.expires_at.to_string(),
+        ];
+        for (name, value) in &record.data {
+            args.push(format!("v:{name}"));
+            args.push(encode_value(value));
+        }
+        let stored: i64 = self
+            .eval(&self.scripts.create, &self.key(key), &args)
+            .await?;
+        Ok(if stored == 1 {
+            Created::Stored
+        } else {
+            Created::Collision
+        })
+    }
+
+    async fn apply(
+        &self,
+        key: &StoreKey,
+        changes: &Changes,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<Applied, StoreError> {
+        let mut args = vec![now.to_string(), expires_at.to_string()];
+        args.extend(change_args(changes));
+        let done: i64 = self
+            .eval(&self.scripts.apply, &self.key(key), &args)
+            .await?;
+        Ok(if done == 1 {
+            Applied::Done
+        } else {
+            Applied::Gone
+        })
+    }
+
+    async fn renew(
+        &self,
+        old: &StoreKey,
+        new: &StoreKey,
+        changes: &Changes,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<Result<Applied, Created>, StoreError> {
+        if old == new {
+            return Ok(Err(Created::Collision));
+        }
+        let (old, new) = (self.key(old), self.key(new));
+        let steps = self.renew_steps(&old, &new, changes, expires_at, now);
+        within(self.options.deadline * 3, steps).await
+    }
+
+    async fn touch(
+        &self,
+        key: &StoreKey,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<Applied, StoreError> {
+        let args = [now.to_string(), expires_at.to_string()];
+        let done: i64 = self
+            .eval(&self.scripts.touch, &self.key(key), &args)
+            .await?;
+        Ok(if done == 1 {
+            Applied::Done
+        } else {
+            Applied::Gone
+        })
+    }
+
+    async fn delete(&self, key: &StoreKey) -> Result<(), StoreError> {
+        self.del(&self.key(key)).await
+    }
+
+    /// Redis expires sessions itself (TTL); nothing to do.
+    async fn sweep(&self, _now: u64) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+}

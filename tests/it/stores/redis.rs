@@ -1,0 +1,164 @@
+//! The Redis store: conformance on a single node and on a 3-node Cluster the test starts
+//! itself, the TTL, and an outage (kill -9 and restart of a Redis of the test's own).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use flagon::store::conformance::{self, create_live, unix_now};
+use flagon::store::redis::{RedisOptions, RedisStore};
+use flagon::store::{Changes, SessionStore, StoreError};
+use flagon::{Map, Value};
+
+use crate::support::redis_cluster::RedisCluster;
+use crate::support::redis_server::{self, RedisServer};
+
+const LOCAL: &str = "redis://127.0.0.1:6379";
+
+fn options() -> RedisOptions {
+    RedisOptions::default().prefix(format!("flagon-test:{}:", super::run_id()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_store_passes_conformance() {
+    let store = match RedisStore::connect_with(LOCAL, options()).await {
+        Ok(store) => store,
+        Err(e) => return super::skip_or_fail("Redis on 127.0.0.1:6379", &e),
+    };
+    let started = Instant::now();
+    let report = conformance::run_all(Arc::new(store)).await;
+    eprintln!("[redis] conformance took {:?}", started.elapsed());
+    super::check_report("redis", &report);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_cluster_store_passes_conformance() {
+    if !redis_server::available() {
+        return super::skip_or_fail("redis-server", &"not installed");
+    }
+    let cluster = RedisCluster::start();
+    eprintln!("[redis-cluster] nodes on ports {:?}", cluster.ports());
+    let store = RedisStore::connect_cluster_with(&cluster.seeds(), options())
+        .await
+        .expect("connect to the test's cluster");
+    let started = Instant::now();
+    let report = conformance::run_all(Arc::new(store)).await;
+    eprintln!("[redis-cluster] conformance took {:?}", started.elapsed());
+    super::check_report("redis-cluster", &report);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_keys_are_hashed_and_carry_a_ttl() {
+    let client = redis::Client::open(LOCAL).expect("client");
+    let mut raw = match client.get_multiplexed_async_connection().await {
+        Ok(conn) => conn,
+        Err(e) => return super::skip_or_fail("Redis on 127.0.0.1:6379", &e),
+    };
+    let opts = options();
+    let prefix = opts.prefix.clone();
+    let store = RedisStore::connect_with(LOCAL, opts)
+        .await
+        .expect("connect");
+    let key = create_live(&store, Map::new()).await;
+    let name = format!("{prefix}{{{}}}", key.to_hex());
+    let ttl: i64 = redis::cmd("TTL")
+        .arg(&name)
+        .query_async(&mut raw)
+        .await
+        .expect("TTL");
+    assert!(
+        (3500..=3600).contains(&ttl),
+        "session hash TTL is {ttl}, expected about 3600"
+    );
+    store.delete(&key).await.expect("delete");
+    let exists: i64 = redis::cmd("EXISTS")
+        .arg(&name)
+        .query_async(&mut raw)
+        .await
+        .expect("EXISTS");
+    assert_eq!(exists, 0, "delete left the hash behind");
+}
+
+/// Times one failing operation; it must fail (not hang) within deadline + 100 ms.
+async fn time_failure<T: std::fmt::Debug>(
+    what: &str,
+    deadline: Duration,
+    op: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> Duration {
+    let started = Instant::now();
+    let result = op.await;
+    let took = started.elapsed();
+    eprintln!("[redis-outage] {what} with Redis down: {took:?} -> {result:?}");
+    assert!(result.is_err(), "{what} succeeded with Redis down");
+    assert!(
+        took <= deadline + Duration::from_millis(100),
+        "{what} took {took:?}"
+    );
+    took
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_outage_fails_fast_and_recovers_with_sessions_intact() {
+    if !redis_server::available() {
+        return super::skip_or_fail("redis-server", &"not installed");
+    }
+    // AOF with fsync on every write, so sessions written before the crash survive it.
+    let mut server = RedisServer::start(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let deadline = Duration::from_millis(500);
+    let store = RedisStore::connect_with(&server.url(), options().deadline(deadline))
+        .await
+        .expect("connect to the test's redis");
+    let mut before = Vec::new();
+    for n in 0..20 {
+        let mut data = Map::new();
+        data.insert("n".into(), Value::Int(n));
+        before.push(create_live(&store, data).await);
+    }
+    server.kill();
+    let now = unix_now();
+    let key = before[0];
+    let mut worst = Duration::ZERO;
+    for _ in 0..3 {
+        let step = Changes::default();
+        let times = [
+            time_failure("load", deadline, store.load(&key, now)).await,
+            time_failure("apply", deadline, store.apply(&key, &step, now + 60, now)).await,
+            time_failure("touch", deadline, store.touch(&key, now + 60, now)).await,
+            time_failure("delete", deadline, store.delete(&conformance::fresh_key())).await,
+        ];
+        worst = worst.max(times.into_iter().max().unwrap_or_default());
+    }
+    server.restart();
+    let back = Instant::now();
+    while store.load(&key, unix_now()).await.is_err() {
+        assert!(
+            back.elapsed() < Duration::from_secs(5),
+            "store did not recover within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let recovered = back.elapsed();
+    let mut intact = 0;
+    for (n, key) in before.iter().enumerate() {
+        let record = store
+            .load(key, unix_now())
+            .await
+            .expect("load after recovery");
+        if record.is_some_and(|r| r.data.get("n") == Some(&Value::Int(n as i64))) {
+            intact += 1;
+        }
+    }
+    eprintln!(
+        "[redis-outage] worst failing op {worst:?} (deadline {deadline:?}); recovered {recovered:?} \
+         after restart; sessions intact after restart: {intact}/{}",
+        before.len()
+    );
+    assert!(
+        recovered < Duration::from_secs(2),
+        "recovery took {recovered:?}"
+    );
+    assert_eq!(
+        intact,
+        before.len(),
+        "sessions lost across a Redis restart with AOF"
+    );
+}
