@@ -9,11 +9,7 @@
 //! handed to a hook as soon as it is complete, so tags are converted bottom-up in the
 //! same pass.
 //!
-//! Writing produces `json.dumps(..., separators=(",", ":"), ensure_ascii=True)`:
-//! Python's escapes, lower-case `\u00XX`, surrogate pairs above U+FFFF, and Python's
-//! float `repr`.
-
-use std::fmt::Write as _;
+//! Writing lives in `json_write.rs`.
 
 use crate::value::{BigInt, Map, Value};
 
@@ -81,20 +77,30 @@ impl Parser<'_> {
 
     fn value(&mut self) -> Result<Value, &'static str> {
         self.skip_ws();
-        let value = match self.peek() {
+        match self.peek() {
             Some(b'{') => return self.object(),
             Some(b'[') => return self.array(),
-            Some(b'"') => Value::Str(self.string()?),
-            Some(b'-' | b'0'..=b'9') if !self.eat(b"-Infinity") => return self.number(),
-            Some(b'-') => Value::Float(f64::NEG_INFINITY),
-            _ if self.eat(b"true") => Value::Bool(true),
-            _ if self.eat(b"false") => Value::Bool(false),
-            _ if self.eat(b"null") => Value::Null,
-            _ if self.eat(b"NaN") => Value::Float(f64::NAN),
-            _ if self.eat(b"Infinity") => Value::Float(f64::INFINITY),
-            _ => return Err("expected a JSON value"),
-        };
-        Ok(value)
+            Some(b'"') => return self.string().map(Value::Str),
+            Some(b'0'..=b'9') => return self.number(),
+            Some(b'-') if !self.bytes[self.pos..].starts_with(b"-Infinity") => {
+                return self.number()
+            }
+            _ => {}
+        }
+        let literals = [
+            (&b"-Infinity"[..], Value::Float(f64::NEG_INFINITY)),
+            (b"Infinity", Value::Float(f64::INFINITY)),
+            (b"NaN", Value::Float(f64::NAN)),
+            (b"true", Value::Bool(true)),
+            (b"false", Value::Bool(false)),
+            (b"null", Value::Null),
+        ];
+        for (word, value) in literals {
+            if self.eat(word) {
+                return Ok(value);
+            }
+        }
+        Err("expected a JSON value")
     }
 
     fn enter(&mut self) -> Result<(), &'static str> {
@@ -287,100 +293,6 @@ impl Parser<'_> {
     }
 }
 
-/// Appends `s` as a JSON string the way `json.dumps(ensure_ascii=True)` writes it.
-pub(crate) fn write_str(out: &mut String, s: &str) {
-    out.push('"');
-    let mut run = 0;
-    for (i, c) in s.char_indices() {
-        if matches!(c, ' '..='~') && c != '"' && c != '\\' {
-            continue;
-        }
-        out.push_str(&s[run..i]);
-        run = i + c.len_utf8();
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            _ => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    let _ = write!(out, "\\u{unit:04x}");
-                }
-            }
-        }
-    }
-    out.push_str(&s[run..]);
-    out.push('"');
-}
-
-/// Appends an integer in decimal.
-pub(crate) fn write_int(out: &mut String, i: i64) {
-    let _ = write!(out, "{i}");
-}
-
-/// Appends `x` as Python's `repr(float)` (and `json.dumps`) writes it.
-///
-/// Shortest round-trip digits; positional for 1e-4 ≤ |x| < 1e16 with at least one
-/// fractional digit, otherwise `d.ddde±XX`; non-finite values as `NaN`, `Infinity`,
-/// `-Infinity`.
-pub(crate) fn write_float(out: &mut String, x: f64) {
-    if x.is_nan() {
-        out.push_str("NaN");
-        return;
-    }
-    if x.is_infinite() {
-        out.push_str(if x > 0.0 { "Infinity" } else { "-Infinity" });
-        return;
-    }
-    // Rust's `{:e}` gives the shortest round-trip digits, e.g. `-1.5e-7`.
-    let sci = format!("{:e}", x.abs());
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(|&c| c != '.').collect();
-    if x.is_sign_negative() {
-        out.push('-');
-    }
-    if (-4..16).contains(&exp) {
-        positional(out, &digits, exp);
-    } else {
-        out.push_str(&digits[..1]);
-        if digits.len() > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
-        }
-        let sign = if exp < 0 { '-' } else { '+' };
-        let _ = write!(out, "e{sign}{:02}", exp.unsigned_abs());
-    }
-}
-
-/// `digits` × 10^(exp − len + 1) written without an exponent (−4 ≤ exp < 16).
-fn positional(out: &mut String, digits: &str, exp: i32) {
-    match usize::try_from(exp) {
-        Ok(e) => {
-            let int_len = e + 1;
-            if digits.len() <= int_len {
-                out.push_str(digits);
-                out.extend(std::iter::repeat_n('0', int_len - digits.len()));
-                out.push_str(".0");
-            } else {
-                out.push_str(&digits[..int_len]);
-                out.push('.');
-                out.push_str(&digits[int_len..]);
-            }
-        }
-        Err(_) => {
-            out.push_str("0.");
-            let zeros = usize::try_from(-exp - 1).unwrap_or(0);
-            out.extend(std::iter::repeat_n('0', zeros));
-            out.push_str(digits);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,67 +304,6 @@ mod tests {
     fn p(text: &str) -> Result<Value, &'static str> {
         parse(text.as_bytes(), 128, plain)
     }
-
-    fn float(x: f64) -> String {
-        let mut s = String::new();
-        write_float(&mut s, x);
-        s
-    }
-
-    fn string(s: &str) -> String {
-        let mut out = String::new();
-        write_str(&mut out, s);
-        out
-    }
-
-    #[test]
-    fn float_repr_matches_python() {
-        for (x, repr) in [
-            (1.0, "1.0"),
-            (-0.0, "-0.0"),
-            (0.0, "0.0"),
-            (1.5, "1.5"),
-            (1e-7, "1e-07"),
-            (1e-5, "1e-05"),
-            (0.0001, "0.0001"),
-            (0.00012345, "0.00012345"),
-            (1e16, "1e+16"),
-            (1e15, "1000000000000000.0"),
-            (123456789012345.6, "123456789012345.6"),
-            (1.5e300, "1.5e+300"),
-            (-2.5e-300, "-2.5e-300"),
-            (std::f64::consts::PI, "3.141592653589793"),
-            (1.0 / 3.0, "0.3333333333333333"),
-            (0.1 + 0.2, "0.30000000000000004"),
-            (5e-324, "5e-324"),
-            (f64::MAX, "1.7976931348623157e+308"),
-            (12345678901234567890.0, "1.2345678901234567e+19"),
-            (f64::NAN, "NaN"),
-            (f64::INFINITY, "Infinity"),
-            (f64::NEG_INFINITY, "-Infinity"),
-        ] {
-            assert_eq!(float(x), repr, "{x:?}");
-            if x.is_finite() {
-                assert_eq!(p(repr).unwrap(), Value::Float(x), "{repr}");
-            }
-        }
-    }
-
-    #[test]
-    fn strings_escape_like_python() {
-        assert_eq!(
-            string("line\nbreak\ttab\rcr\u{8}bs\u{c}ff\0nul\u{1f}us\u{7f}del"),
-            r#""line\nbreak\ttab\rcr\bbs\fff\u0000nul\u001fus\u007fdel""#
-        );
-        assert_eq!(string("\"q\" \\ /"), r#""\"q\" \\ /""#);
-        assert_eq!(string("héllo😀"), r#""h\u00e9llo\ud83d\ude00""#);
-        assert_eq!(
-            string("\u{ff61}\u{feff}\u{2028}"),
-            r#""\uff61\ufeff\u2028""#
-        );
-        assert_eq!(string(""), r#""""#);
-    }
-
     #[test]
     fn reads_what_python_reads() {
         let v = p(" {\"b\" : 1 ,\n \"a\" : [ 1 , 2 ] }\t").unwrap();

@@ -13,6 +13,7 @@
 pub(crate) mod base64;
 pub(crate) mod date;
 pub(crate) mod json;
+pub(crate) mod json_write;
 pub(crate) mod signer;
 pub(crate) mod tagged;
 pub(crate) mod zlib;

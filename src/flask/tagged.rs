@@ -15,7 +15,7 @@
 //! object with exactly one key; otherwise the payload is rejected. An unparsable ` d`
 //! becomes `null`, as in Flask. The top level must be an object (DV8).
 
-use super::{base64, date, json, DecodeError};
+use super::{base64, date, json, json_write, DecodeError};
 use crate::value::{Map, Value};
 
 /// The tag keys Flask registers, in its order.
@@ -43,10 +43,10 @@ fn write_value(out: &mut String, value: &Value) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) => json::write_int(out, *i),
+        Value::Int(i) => json_write::write_int(out, *i),
         Value::BigInt(b) => out.push_str(b.as_str()),
-        Value::Float(x) => json::write_float(out, *x),
-        Value::Str(s) => json::write_str(out, s),
+        Value::Float(x) => json_write::write_float(out, *x),
+        Value::Str(s) => json_write::write_str(out, s),
         Value::List(items) => write_list(out, items),
         Value::Dict(map) => write_dict(out, map),
         Value::Tuple(items) => {
@@ -61,7 +61,7 @@ fn write_value(out: &mut String, value: &Value) {
         }
         Value::Markup(html) => {
             out.push_str("{\" m\":");
-            json::write_str(out, html);
+            json_write::write_str(out, html);
             out.push('}');
         }
         Value::Uuid(uuid) => {
@@ -94,7 +94,7 @@ fn write_dict(out: &mut String, map: &Map) {
     if map.len() == 1 {
         if let Some((key, value)) = map.iter().next().filter(|(k, _)| is_tag(k)) {
             out.push_str("{\" di\":{");
-            json::write_str(out, &format!("{key}__"));
+            json_write::write_str(out, &format!("{key}__"));
             out.push(':');
             write_value(out, value);
             out.push_str("}}");
@@ -106,7 +106,7 @@ fn write_dict(out: &mut String, map: &Map) {
         if i > 0 {
             out.push(',');
         }
-        json::write_str(out, key);
+        json_write::write_str(out, key);
         out.push(':');
         write_value(out, value);
     }
