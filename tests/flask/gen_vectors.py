@@ -3,7 +3,8 @@
 
     tests/flask/setup.sh                          # once: .venv with the pinned Flask stack
     .venv/bin/python tests/flask/gen_vectors.py   # rewrites vectors.json (same bytes every run)
-    .venv/bin/python tests/flask/gen_vectors.py --check   # exit 1 if vectors.json is stale
+    .venv/bin/python tests/flask/gen_vectors.py --check   # exit 1 if vectors.json is stale,
+                                                          # 3 if the stack is not the pinned one
 
 Every cookie is written by the real Flask stack (or, for the "crafted" kind, signed by
 the real itsdangerous signer over a hand-made payload), and every expectation is what
@@ -301,6 +302,14 @@ class Catalogue:
                           verify_at=verify_at, max_age=max_age, extra=extra)
 
 
+def pinned_versions_installed() -> bool:
+    for line in (HERE / "requirements.txt").read_text().splitlines():
+        name, _, want = line.split("#", 1)[0].strip().partition("==")
+        if name and installed_version(name) != want:
+            return False
+    return True
+
+
 def render(vectors: list[dict]) -> str:
     return json.dumps(vectors, ensure_ascii=False, indent=1) + "\n"
 
@@ -323,6 +332,9 @@ def main(argv=None) -> int:
     stack = ", ".join(f"{p} {installed_version(p)}" for p in ("flask", "itsdangerous", "werkzeug", "markupsafe"))
     summary = f"{len(cat.vectors)} vectors {kinds}; {stack}, zlib {zlib.ZLIB_RUNTIME_VERSION}"
     if args.check:
+        if not pinned_versions_installed():
+            print(f"cannot check: the stack differs from requirements.txt ({summary})")
+            return 3
         same = args.out.exists() and args.out.read_text(encoding="utf-8") == text
         print(("up to date: " if same else "STALE: ") + summary)
         return 0 if same else 1

@@ -14,7 +14,7 @@ use serde_json::json;
 
 use self::cases::{map, s};
 use crate::markers::{map_from_marker, map_to_marker};
-use crate::support::flask_peer::FlaskPeer;
+use crate::support::flask_peer::{self, FlaskPeer};
 
 mod cases;
 #[cfg(feature = "sqlite")] // examples/login.rs needs it for its store choices
@@ -292,4 +292,28 @@ fn flask_and_flagon_reject_the_same_tampering() {
             .body,
         "Welcome to the dashboard!"
     );
+}
+
+/// tests/flask/vectors.json is exactly what the pinned Flask stack generates today.
+#[test]
+fn committed_vectors_are_reproducible() {
+    let Some(python) = flask_peer::python_or_skip() else {
+        return;
+    };
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/flask/gen_vectors.py");
+    let out = std::process::Command::new(python)
+        .args([script, "--check"])
+        .output()
+        .expect("run gen_vectors.py");
+    let report =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    if out.status.code() == Some(3) {
+        flask_peer::unavailable::<()>(&format!("not the pinned Flask stack: {report}"));
+        return;
+    }
+    assert!(
+        out.status.success(),
+        "vectors.json is stale or the generator failed:\n{report}"
+    );
+    assert!(report.starts_with("up to date: "), "{report}");
 }

@@ -1,7 +1,7 @@
 //! A real Flask app (tests/flask/peer_app.py) in a child process, and a tiny blocking
 //! HTTP client to talk to it.
 //!
-//! The interpreter is `$FLAGON_PYTHON`, else `<repo>/.venv/bin/python` (made by
+//! The interpreter is `$FLAGON_PYTHON` when set, else `<repo>/.venv/bin/python` (made by
 //! `tests/flask/setup.sh`), else `python3`. When none of them can import Flask the peer
 //! is skipped with a loud message, except under `CI`, where that is a failure.
 
@@ -62,14 +62,16 @@ impl PeerReply {
     }
 }
 
-/// The Python to use, if any of the candidates can import Flask.
-fn python() -> Option<PathBuf> {
-    let mut candidates = Vec::new();
-    if let Some(p) = std::env::var_os("FLAGON_PYTHON").filter(|p| !p.is_empty()) {
-        candidates.push(PathBuf::from(p));
-    }
-    candidates.push(Path::new(REPO).join(".venv/bin/python"));
-    candidates.push(PathBuf::from("python3"));
+/// The Python to use, if it can import Flask: `$FLAGON_PYTHON` when set (and then only
+/// that one), else the repo's `.venv`, else `python3`.
+pub(crate) fn python() -> Option<PathBuf> {
+    let candidates = match std::env::var_os("FLAGON_PYTHON").filter(|p| !p.is_empty()) {
+        Some(chosen) => vec![PathBuf::from(chosen)],
+        None => vec![
+            Path::new(REPO).join(".venv/bin/python"),
+            PathBuf::from("python3"),
+        ],
+    };
     candidates.into_iter().find(|p| {
         Command::new(p)
             .args(["-c", "import flask, itsdangerous, markupsafe"])
@@ -80,8 +82,13 @@ fn python() -> Option<PathBuf> {
     })
 }
 
+/// [`python`], or a loud skip (a panic under `CI`) when there is none.
+pub(crate) fn python_or_skip() -> Option<PathBuf> {
+    python().or_else(|| unavailable("no Python that can `import flask`"))
+}
+
 /// Skips loudly, or fails under CI where a skipped interop test hides a regression.
-fn unavailable(why: &str) -> Option<FlaskPeer> {
+pub(crate) fn unavailable<T>(why: &str) -> Option<T> {
     let message = format!(
         "Flask peer unavailable: {why}. Run tests/flask/setup.sh (or set FLAGON_PYTHON to a \
          Python with the packages in tests/flask/requirements.txt)."
@@ -89,7 +96,10 @@ fn unavailable(why: &str) -> Option<FlaskPeer> {
     if std::env::var_os("CI").is_some() {
         panic!("{message} CI is set, so this is a failure, not a skip.");
     }
-    eprintln!("\n!!!!!!!! SKIPPING Flask interop test !!!!!!!!\n!!! {message}\n");
+    // Straight to the process's stderr: the test harness would swallow `eprintln!` of a
+    // passing test, and a skip must be seen.
+    let banner = format!("\n!!!!!!!! SKIPPING Flask interop test !!!!!!!!\n!!! {message}\n\n");
+    let _ = std::io::stderr().write_all(banner.as_bytes());
     None
 }
 
@@ -99,9 +109,7 @@ impl FlaskPeer {
     /// `None` (after a loud message) when Python or Flask is missing; panics under `CI`
     /// in that case, and always when the app itself fails to start.
     pub(crate) fn start(args: &[&str]) -> Option<FlaskPeer> {
-        let Some(python) = python() else {
-            return unavailable("no Python that can `import flask`");
-        };
+        let python = python_or_skip()?;
         let script = Path::new(REPO).join("tests/flask/peer_app.py");
         let mut child = Command::new(&python)
             .arg(&script)
