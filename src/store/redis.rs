@@ -16,6 +16,7 @@
 //! `appendfsync everysec` or `always` when logouts must survive a Redis restart.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -104,9 +105,11 @@ impl redis::aio::ConnectionLike for Conn {
 /// Sessions in Redis (one node or a Cluster).
 pub struct RedisStore {
     conn: Conn,
-    scripts: Scripts,
     options: RedisOptions,
 }
+
+/// The scripts, hashed once per process.
+static SCRIPTS: LazyLock<Scripts> = LazyLock::new(Scripts::new);
 
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -180,11 +183,7 @@ impl RedisStore {
     }
 
     fn new(conn: Conn, options: RedisOptions) -> RedisStore {
-        RedisStore {
-            conn,
-            scripts: Scripts::new(),
-            options,
-        }
+        RedisStore { conn, options }
     }
 
     /// The Redis key of a session.
@@ -219,9 +218,7 @@ impl RedisStore {
         expires_at: u64,
         now: u64,
     ) -> Result<Result<Applied, Created>, StoreError> {
-        let fields: Vec<String> = self
-            .eval(&self.scripts.seal, old, &[now.to_string()])
-            .await?;
+        let fields: Vec<String> = self.eval(&SCRIPTS.seal, old, &[now.to_string()]).await?;
         if fields.is_empty() {
             return Ok(Ok(Applied::Gone));
         }
@@ -240,9 +237,9 @@ impl RedisStore {
             create.push(field);
             create.push(value);
         }
-        let stored: i64 = self.eval(&self.scripts.create, new, &create).await?;
+        let stored: i64 = self.eval(&SCRIPTS.create, new, &create).await?;
         if stored == 0 {
-            let _: i64 = self.eval(&self.scripts.unseal, old, &[]).await?;
+            let _: i64 = self.eval(&SCRIPTS.unseal, old, &[]).await?;
             return Ok(Err(Created::Collision));
         }
         self.del(old).await?;
@@ -346,9 +343,7 @@ impl SessionStore for RedisStore {
             args.push(format!("v:{name}"));
             args.push(encode_value(value));
         }
-        let stored: i64 = self
-            .eval(&self.scripts.create, &self.key(key), &args)
-            .await?;
+        let stored: i64 = self.eval(&SCRIPTS.create, &self.key(key), &args).await?;
         Ok(if stored == 1 {
             Created::Stored
         } else {
@@ -365,9 +360,7 @@ impl SessionStore for RedisStore {
     ) -> Result<Applied, StoreError> {
         let mut args = vec![now.to_string(), expires_at.to_string()];
         args.extend(change_args(changes));
-        let done: i64 = self
-            .eval(&self.scripts.apply, &self.key(key), &args)
-            .await?;
+        let done: i64 = self.eval(&SCRIPTS.apply, &self.key(key), &args).await?;
         Ok(if done == 1 {
             Applied::Done
         } else {
@@ -398,9 +391,7 @@ impl SessionStore for RedisStore {
         now: u64,
     ) -> Result<Applied, StoreError> {
         let args = [now.to_string(), expires_at.to_string()];
-        let done: i64 = self
-            .eval(&self.scripts.touch, &self.key(key), &args)
-            .await?;
+        let done: i64 = self.eval(&SCRIPTS.touch, &self.key(key), &args).await?;
         Ok(if done == 1 {
             Applied::Done
         } else {
