@@ -6,7 +6,3 @@ pub(crate) mod flask_peer;
 pub(crate) mod redis_cluster;
 #[cfg(feature = "redis")]
 pub(crate) mod redis_server;
-#[cfg(feature = "redis")]
-pub(crate) mod redis_cluster;
-#[cfg(feature = "redis")]
-pub(crate) mod redis_server;
