@@ -11,6 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use flagon::flask::{self, DecodeError, Limits};
 use flagon::{Key, KeyRing, Value};
 use serde_json::json;
+use time::macros::datetime;
 
 use self::cases::{map, s};
 use crate::markers::{map_from_marker, map_to_marker};
@@ -291,6 +292,68 @@ fn flask_and_flagon_reject_the_same_tampering() {
         peer.get("/dashboard", Some(&format!("session={good}")))
             .body,
         "Welcome to the dashboard!"
+    );
+}
+
+/// What Flask does to datetimes it is given (naive = UTC, offsets converted, microseconds
+/// dropped) is what flagon reads back from Flask's cookie.
+#[test]
+fn flask_normalised_datetimes_read_back_in_utc() {
+    let Some(peer) = start(&[]) else { return };
+    let body = json!({
+        "naive": { "$datetime": "2024-02-29T13:45:30.987654" },
+        "offset": { "$datetime": "2024-01-02T03:04:05+05:30" },
+        "west": { "$datetime": "1999-12-31T23:59:59-08:00" },
+    });
+    let reply = peer.send_json("POST", "/session", None, &body);
+    let cookie = reply.set_cookie_value("session").expect("a session cookie");
+    let session = verify_now(&cookie, &KeyRing::new(key(SECRET)))
+        .unwrap()
+        .session;
+    let expect = [
+        ("naive", datetime!(2024-02-29 13:45:30 UTC)),
+        ("offset", datetime!(2024-01-01 21:34:05 UTC)),
+        ("west", datetime!(2000-01-01 07:59:59 UTC)),
+    ];
+    for (name, utc) in expect {
+        let Value::DateTime(got) = &session[name] else {
+            panic!("{name}: {:?}", session[name])
+        };
+        assert_eq!((*got, got.offset()), (utc, time::UtcOffset::UTC), "{name}");
+    }
+}
+
+/// Flash messages: Flask's `flash()` tuples read by flagon, flagon's read by Flask.
+#[test]
+fn flashes_cross_over() {
+    let Some(peer) = start(&[]) else { return };
+    let flashed = peer.send_json(
+        "POST",
+        "/flash",
+        None,
+        &json!({"message": "Saved", "category": "info"}),
+    );
+    let cookie = flashed
+        .set_cookie_value("session")
+        .expect("flash writes the session");
+    let session = verify_now(&cookie, &KeyRing::new(key(SECRET)))
+        .unwrap()
+        .session;
+    let pair = Value::Tuple(vec![s("info"), s("Saved")]);
+    assert_eq!(session["_flashes"], Value::List(vec![pair]));
+
+    let ours = map([(
+        "_flashes",
+        Value::List(vec![
+            Value::Tuple(vec![s("message"), s("Welcome back")]),
+            Value::Tuple(vec![s("error"), s("Card declined")]),
+        ]),
+    )]);
+    let cookie = format!("session={}", flask::sign(&ours, &key(SECRET), now()));
+    let shown = peer.get("/flashes", Some(&cookie)).json();
+    assert_eq!(
+        shown,
+        json!([["message", "Welcome back"], ["error", "Card declined"]])
     );
 }
 
