@@ -13,8 +13,16 @@ req="$here/requirements.txt"
 python="$venv/bin/python"
 
 if [ ! -x "$python" ]; then
+    command -v python3 >/dev/null || {
+        echo "setup.sh: python3 not found; install Python 3.9+ (e.g. apt-get install python3 python3-venv)" >&2
+        exit 1
+    }
     echo "creating $venv" >&2
-    python3 -m venv "$venv"
+    python3 -m venv "$venv" || {
+        rm -rf "$venv"
+        echo "setup.sh: 'python3 -m venv' failed; on Debian/Ubuntu install python3-venv" >&2
+        exit 1
+    }
 fi
 
 # Quick path: every pinned requirement is already satisfied.
