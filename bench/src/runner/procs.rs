@@ -1,0 +1,186 @@
+//! Processes the runner starts: servers pinned to core 0, stopped by PID, and their CPU
+//! time from `/proc`.
+
+use std::fs;
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+/// Every server the runner started. Dropping it stops them all, by PID.
+#[derive(Debug, Default)]
+pub struct Procs {
+    children: Vec<Child>,
+}
+
+impl Procs {
+    /// Starts `program args…` pinned to core 0 (`taskset -c 0`, which execs it, so the
+    /// PID is the server's), in its own process group so a Ctrl-C on the terminal reaches
+    /// only the runner, with stdout and stderr going to `log`.
+    pub fn spawn_pinned(&mut self, program: &Path, args: &[String], log: &Path) -> io::Result<u32> {
+        let log = fs::File::create(log)?;
+        let child = Command::new("taskset")
+            .args(["-c", "0"])
+            .arg(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .process_group(0)
+            .spawn()?;
+        let pid = child.id();
+        self.children.push(child);
+        Ok(pid)
+    }
+
+    /// Whether the process `pid` (started here) has exited.
+    pub fn has_exited(&mut self, pid: u32) -> bool {
+        self.children
+            .iter_mut()
+            .find(|child| child.id() == pid)
+            .is_none_or(|child| !matches!(child.try_wait(), Ok(None)))
+    }
+
+    /// Stops every process started here and their descendants: SIGTERM, a grace period,
+    /// then SIGKILL for whatever is left. Safe to call twice.
+    pub fn stop_all(&mut self) {
+        let mut pids = Vec::new();
+        for child in &self.children {
+            pids.extend(descendants(child.id()));
+            pids.push(child.id());
+        }
+        signal(&pids, "-TERM");
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline && pids.iter().any(|&pid| alive(pid, &mut self.children)) {
+            sleep(Duration::from_millis(50));
+        }
+        let left: Vec<u32> = pids
+            .into_iter()
+            .filter(|&pid| alive(pid, &mut self.children))
+            .collect();
+        signal(&left, "-KILL");
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.children.clear();
+    }
+}
+
+impl Drop for Procs {
+    fn drop(&mut self) {
+        self.stop_all();
+    }
+}
+
+/// Is `pid` still running? Our own children are reaped on the way so they do not linger
+/// as zombies.
+fn alive(pid: u32, children: &mut [Child]) -> bool {
+    if let Some(child) = children.iter_mut().find(|child| child.id() == pid) {
+        return matches!(child.try_wait(), Ok(None));
+    }
+    stat_fields(pid).is_some_and(|fields| fields.first().map(String::as_str) != Some("Z"))
+}
+
+fn signal(pids: &[u32], which: &str) {
+    if pids.is_empty() {
+        return;
+    }
+    let _ = Command::new("kill")
+        .arg(which)
+        .args(pids.iter().map(u32::to_string))
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// The fields of `/proc/<pid>/stat` after the command name: `[state, ppid, …]`.
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &text[text.rfind(')')? + 1..];
+    Some(rest.split_whitespace().map(str::to_owned).collect())
+}
+
+/// Every process whose chain of parents leads to `root`.
+pub fn descendants(root: u32) -> Vec<u32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let parents: Vec<(u32, u32)> = entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| Some((pid, stat_fields(pid)?.get(1)?.parse().ok()?)))
+        .collect();
+    let mut found = vec![root];
+    let mut index = 0;
+    while index < found.len() {
+        let parent = found[index];
+        found.extend(
+            parents
+                .iter()
+                .filter(|(_, p)| *p == parent)
+                .map(|(pid, _)| *pid),
+        );
+        index += 1;
+    }
+    found.remove(0);
+    found
+}
+
+/// CPU time (user + system, all threads) of `pid` and its descendants, in clock ticks.
+pub fn cpu_ticks(pid: u32) -> u64 {
+    std::iter::once(pid)
+        .chain(descendants(pid))
+        .filter_map(|pid| {
+            let fields = stat_fields(pid)?;
+            // utime and stime are fields 14 and 15 of the stat line; `fields` starts at 3.
+            let utime: u64 = fields.get(11)?.parse().ok()?;
+            let stime: u64 = fields.get(12)?.parse().ok()?;
+            Some(utime + stime)
+        })
+        .sum()
+}
+
+/// Clock ticks per second (`getconf CLK_TCK`, 100 when that fails).
+pub fn ticks_per_second() -> u64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok()?.trim().parse().ok())
+        .unwrap_or(100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starts_measures_and_stops_a_process_tree() {
+        let dir = std::env::temp_dir().join(format!("flagon-bench-procs-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let script = "sleep 30 & i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; wait";
+        let mut procs = Procs::default();
+        let args = vec!["-c".to_string(), script.to_string()];
+        let pid = procs
+            .spawn_pinned(Path::new("/bin/sh"), &args, &dir.join("log"))
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while descendants(pid).is_empty() && Instant::now() < deadline {
+            sleep(Duration::from_millis(20));
+        }
+        let child = descendants(pid);
+        assert_eq!(child.len(), 1, "the shell's `sleep` child is found");
+        while cpu_ticks(pid) == 0 && Instant::now() < deadline {
+            sleep(Duration::from_millis(20));
+        }
+        assert!(cpu_ticks(pid) > 0, "the busy loop shows up as CPU time");
+        procs.stop_all();
+        assert!(procs.has_exited(pid));
+        assert!(
+            stat_fields(child[0]).is_none_or(|f| f[0] == "Z"),
+            "the grandchild is gone"
+        );
+        fs::remove_dir_all(dir).unwrap();
+    }
+}
