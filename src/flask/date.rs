@@ -9,7 +9,8 @@
 //! as the value's offset, not converted), `GMT`, `UT`, `UTC`, `Z`, the US zones
 //! `EST`…`PDT`; a missing or unknown zone and `-0000` mean UTC. Two-digit years map as
 //! Python maps them (69–99 → 19xx, 0–68 → 20xx). Anything else, including dates that do
-//! not exist and strings over 64 bytes (never handed to the parser at all), yields
+//! not exist, instants outside years 100–9999 in UTC (the writer could not write them
+//! back; Flask would fail on save) and strings over 64 bytes (never parsed), yields
 //! `None`, which the tag reader turns into `null` as Flask does. The rarer spellings
 //! Python tolerates (RFC 850 `DD-Mon-YY`, dotted times, `+`-signed numbers) are not
 //! accepted; Flask never writes them.
@@ -81,7 +82,12 @@ pub(crate) fn parse_http_date(text: &str) -> Option<OffsetDateTime> {
     let time = parse_time(tm.strip_suffix(',').unwrap_or(tm))?;
     let date = Date::from_calendar_date(year, month, day).ok()?;
     let offset = parse_zone(tz)?;
-    Some(PrimitiveDateTime::new(date, time).assume_offset(offset))
+    let dt = PrimitiveDateTime::new(date, time).assume_offset(offset);
+    // The writer converts to UTC: an instant outside years 100..=9999 UTC would panic
+    // there (year 10000) or come back as another year ("0099" reads as 1999). Fuzz-found.
+    dt.checked_to_offset(UtcOffset::UTC)
+        .filter(|utc| (100..=9999).contains(&utc.year()))?;
+    Some(dt)
 }
 
 fn is_day_name(word: &str) -> bool {

@@ -1,14 +1,32 @@
 //! Flask's session cookie format, byte for byte.
 //!
-//! A cookie is `[.]payload.timestamp.signature`: tagged JSON ([`tagged`]), zlib-compressed
-//! when that saves at least two bytes, base64url without padding, signed by itsdangerous'
-//! timestamp signer ([`signer`]) with HMAC-SHA1 under a key derived with the salt
-//! `cookie-session`. For the same session, key and time flagon writes the string Flask
-//! writes.
+//! A cookie is `[.]payload.timestamp.signature`: the session as Flask's tagged JSON
+//! (compact, sorted keys, ASCII only, Python's float `repr`), zlib-compressed when that
+//! saves at least two bytes (the leading `.` marks it), base64url without padding, then
+//! signed by itsdangerous' timestamp signer with HMAC-SHA1 under the key derived from the
+//! secret with the salt `cookie-session`. For the same session, key and time, [`sign`]
+//! writes exactly the string Flask writes (checked against every Flask-written test
+//! vector).
 //!
-//! Reading is strict where Flask is lenient (canonical base64 only, no bytes after the
-//! zlib stream, JSON depth and inflate size capped, top level must be an object) and calm
-//! where Flask crashes: every failure is a [`DecodeError`], never a panic.
+//! [`verify`] checks, in order: the length cap, the signature (constant time, current key
+//! then fallbacks), the timestamp and age, and only then decodes the payload. It reads
+//! everything Flask writes and everything Python's JSON reader accepts from other
+//! writers (whitespace, raw UTF-8, unsorted or duplicate keys, `NaN`, big integers, any
+//! zlib level), with these deliberate differences:
+//!
+//! | Flask | flagon |
+//! |-------|--------|
+//! | lenient base64 (junk, `=`, `+/`, stray bits) | canonical base64url only |
+//! | ignores bytes after the zlib stream | rejects them |
+//! | inflates without limit | stops at [`Limits::max_inflated`] |
+//! | nesting limited by Python's recursion | [`Limits::max_depth`] (128) |
+//! | HTTP 500 on an undecodable signed payload | [`DecodeError::Payload`] |
+//! | top level may be `null` or a list of pairs | must be an object |
+//! | empty timestamp segment means time 0 | malformed |
+//! | lone surrogate escapes are strings | rejected |
+//! | a future timestamp is expired | same, unless within `clock_skew` |
+//!
+//! Every failure is a [`DecodeError`], never a panic.
 
 pub(crate) mod base64;
 pub(crate) mod date;
@@ -24,6 +42,14 @@ use crate::value::Map;
 pub use signer::DecodeError;
 
 /// Caps applied while decoding a cookie, before any work grows with the input.
+///
+/// Start from the defaults and change what you need:
+///
+/// ```
+/// let mut limits = flagon::flask::Limits::default();
+/// limits.max_inflated = 64 * 1024;
+/// assert_eq!(limits.max_depth, 128);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {

@@ -26,7 +26,7 @@ use crate::key::{Key, KeyRing, Purpose};
 #[non_exhaustive]
 pub enum DecodeError {
     /// The value is longer than the configured cap; nothing else was looked at.
-    #[error("cookie value is {len} bytes, over the {max}-byte limit")]
+    #[error("cookie value is {len} bytes, over the {max}-byte limit: raise `Limits::max_cookie_len` only if your sessions are really that large")]
     TooLong {
         /// Length of the value.
         len: usize,
@@ -34,16 +34,16 @@ pub enum DecodeError {
         max: usize,
     },
     /// The value is not `payload.timestamp.signature` in canonical base64url.
-    #[error("malformed cookie: {0}")]
+    #[error("malformed cookie: {0}; Flask and flagon never write such a value")]
     Malformed(&'static str),
     /// No key in the ring produced this signature.
-    #[error("bad signature")]
+    #[error("bad signature: no configured key signed this cookie; after rotating the secret key, keep the old one as a fallback")]
     BadSignature,
     /// The timestamp segment does not decode to an integer of at most 8 bytes.
-    #[error("malformed timestamp")]
+    #[error("malformed timestamp: the signed timestamp segment is empty or longer than 8 bytes")]
     MalformedTimestamp,
     /// Signed longer ago than the maximum age allows.
-    #[error("expired: signed {age} s ago, max age is {max_age} s")]
+    #[error("expired: signed {age} s ago, max age is {max_age} s; the client needs a new session")]
     Expired {
         /// Seconds since signing.
         age: u64,
@@ -51,7 +51,7 @@ pub enum DecodeError {
         max_age: u64,
     },
     /// Signed in the future by more than the allowed clock skew.
-    #[error("timestamp is {ahead} s in the future (clock skew allowed: {allowed} s)")]
+    #[error("timestamp is {ahead} s in the future (clock skew allowed: {allowed} s): synchronise the signing servers' clocks or allow more skew")]
     FromTheFuture {
         /// Seconds ahead of now.
         ahead: u64,
@@ -59,7 +59,7 @@ pub enum DecodeError {
         allowed: u64,
     },
     /// The signature is valid but the payload does not decode (Flask would answer 500).
-    #[error("validly signed payload does not decode: {0}")]
+    #[error("validly signed payload does not decode: {0}; someone holding the key wrote it, Flask never does")]
     Payload(&'static str),
 }
 
