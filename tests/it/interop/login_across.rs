@@ -78,3 +78,68 @@ async fn rust_login_opens_flask_dashboard() {
         "Access denied!"
     );
 }
+
+/// The attributes after `name=value` in a Set-Cookie header.
+fn attributes(header: &str) -> &str {
+    header.split_once(';').map_or("", |(_, rest)| rest.trim())
+}
+
+/// Flask's and flagon's Set-Cookie headers for the same login and logout, under Flask's
+/// defaults and under a configuration that uses every attribute.
+#[tokio::test]
+async fn set_cookie_headers_match_flask() {
+    let custom_flask = [
+        "--cookie-name",
+        "sid",
+        "--cookie-domain",
+        "example.com",
+        "--cookie-path",
+        "/a b;c",
+        "--samesite",
+        "Lax",
+        "--partitioned",
+        "--no-httponly",
+    ];
+    let key = || Key::new(SECRET).unwrap();
+    let custom_rust = SessionConfig::flask(key())
+        .cookie_name("sid")
+        .domain(Some("example.com"))
+        .path("/a b;c")
+        .same_site(Some(flagon::SameSite::Lax))
+        .partitioned(true)
+        .http_only(false);
+    for (flask_args, config, name) in [
+        (&[][..], SessionConfig::flask(key()), "session"),
+        (&custom_flask[..], custom_rust, "sid"),
+    ] {
+        let Some(flask) = start(flask_args) else {
+            return;
+        };
+        let app = login::app(SessionLayer::new(config).unwrap());
+        let form = [("Content-Type", "application/x-www-form-urlencoded")];
+        let flask_login = flask.request("POST", "/login", &form, b"username=admin");
+        let rust_login = send(&app, "POST", "/login", &[], Some("username=admin")).await;
+        let flask_header = flask_login.header_values("set-cookie")[0].to_owned();
+        let rust_header = rust_login.set_cookie().expect("flagon sets the cookie");
+        assert!(
+            rust_header.starts_with(&format!("{name}=")),
+            "{rust_header}"
+        );
+        assert_eq!(
+            attributes(&rust_header),
+            attributes(&flask_header),
+            "login, cookie {name}"
+        );
+
+        let flask_pair = flask_header.split(';').next().unwrap();
+        let rust_pair = rust_header.split(';').next().unwrap().to_owned();
+        let flask_logout = flask.get("/logout", Some(flask_pair));
+        let rust_logout = get(&app, "/logout", Some(&rust_pair)).await;
+        let flask_deletion = flask_logout.header_values("set-cookie")[0];
+        assert_eq!(
+            rust_logout.set_cookie().as_deref(),
+            Some(flask_deletion),
+            "logout, cookie {name}"
+        );
+    }
+}
