@@ -368,3 +368,25 @@ fn errors_never_show_the_cookie() {
         "{shown}"
     );
 }
+
+#[test]
+fn e4_e16_large_documents_decode_in_linear_time() {
+    let mut limits = Limits::default();
+    limits.max_inflated = 4 << 20;
+    let long = format!("{{\"s\":\"{}\"}}", "x".repeat(200 * 1024));
+    let keys: Vec<String> = (0..20_000).map(|i| format!("\"k{i}\":{i}")).collect();
+    let many = format!("{{{}}}", keys.join(","));
+    for (what, doc) in [("200 KiB string", long), ("20k keys", many)] {
+        let started = Instant::now();
+        let session = flask::from_tagged_json(doc.as_bytes(), &limits).expect(what);
+        assert!(!session.is_empty());
+        // through a cookie as well (compressed, signed by the oracle)
+        let cookie = oracle(&compressed_payload(doc.as_bytes()), SIGNED_AT);
+        let mut roomy = limits;
+        roomy.max_cookie_len = cookie.len();
+        let got = flask::verify(cookie.as_bytes(), &ring(), NOW, MAX_AGE, 0, &roomy);
+        assert_eq!(got.expect(what).session, session);
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(2), "{what}: {took:?}");
+    }
+}
