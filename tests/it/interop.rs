@@ -20,6 +20,7 @@ use crate::support::flask_peer::{self, FlaskPeer};
 mod cases;
 #[cfg(feature = "sqlite")] // examples/login.rs needs it for its store choices
 mod login_across;
+mod save_rules_diff;
 
 const SECRET: &str = "interop secret: correct horse battery staple";
 const MAX_AGE: u64 = 31 * 24 * 60 * 60;
