@@ -179,3 +179,57 @@ fn decode_payload(payload: &[u8], limits: &Limits) -> Result<Map, DecodeError> {
     let json = zlib::decode_payload_segment(payload, limits.max_inflated)?;
     tagged::from_json(&json, limits.max_depth)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Value;
+
+    fn session() -> Map {
+        let mut s = Map::new();
+        s.insert("logged_in".into(), Value::Bool(true));
+        s
+    }
+
+    #[test]
+    fn unverified_decoding_ignores_the_signature_only() {
+        let key = Key::new("a key nobody else has").unwrap();
+        let cookie = sign(&session(), &key, 1_700_000_000);
+        let limits = Limits::default();
+        let (got, ts) = insecure_decode_unverified(cookie.as_bytes(), &limits).unwrap();
+        assert_eq!((got, ts), (session(), 1_700_000_000));
+        let other = KeyRing::new(Key::new("another key").unwrap());
+        let err = verify(cookie.as_bytes(), &other, 1_700_000_000, 60, 0, &limits);
+        assert_eq!(err.unwrap_err(), DecodeError::BadSignature);
+        for bad in ["", "hello", "e30..sig", "!!!.ZVPxAA.sig", "e30.ZVPxAA"] {
+            assert!(
+                insecure_decode_unverified(bad.as_bytes(), &limits).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn verify_reports_key_index_and_timestamp() {
+        let old = Key::new("old").unwrap();
+        let ring = KeyRing::new(Key::new("new").unwrap()).with_fallback(old.clone());
+        let cookie = sign(&session(), &old, 1_000);
+        let got = verify(cookie.as_bytes(), &ring, 1_010, 60, 0, &Limits::default()).unwrap();
+        assert_eq!(
+            (got.session, got.timestamp, got.key_index),
+            (session(), 1_000, 1)
+        );
+    }
+
+    #[test]
+    fn tagged_json_helpers_round_trip() {
+        let text = to_tagged_json(&session());
+        assert_eq!(text, r#"{"logged_in":true}"#);
+        let limits = Limits::default();
+        assert_eq!(
+            from_tagged_json(text.as_bytes(), &limits).unwrap(),
+            session()
+        );
+        assert!(from_tagged_json(b"[]", &limits).is_err());
+    }
+}
