@@ -45,7 +45,7 @@ pub enum AnyStore {
     #[cfg(feature = "redis")]
     Redis(super::redis::RedisStore),
     /// The PostgreSQL store.
-    #[cfg(any())]
+    #[cfg(feature = "postgres")]
     Postgres(super::postgres::PostgresStore),
 }
 
@@ -84,7 +84,7 @@ impl AnyStore {
             AnyStore::Sqlite(_) => "sqlite",
             #[cfg(feature = "redis")]
             AnyStore::Redis(_) => "redis",
-            #[cfg(any())]
+            #[cfg(feature = "postgres")]
             AnyStore::Postgres(_) => "postgres",
         }
     }
@@ -155,12 +155,12 @@ async fn connect_redis(spec: &str, cluster: bool) -> Result<AnyStore, ConnectErr
 }
 
 async fn connect_postgres(url: &str) -> Result<AnyStore, ConnectError> {
-    #[cfg(any())]
+    #[cfg(feature = "postgres")]
     {
         let store = super::postgres::PostgresStore::connect(url).await;
         store.map(AnyStore::Postgres).map_err(ConnectError::Store)
     }
-    #[cfg(not(any()))]
+    #[cfg(not(feature = "postgres"))]
     {
         let _ = url;
         Err(ConnectError::NotCompiled("postgres"))
@@ -177,7 +177,7 @@ macro_rules! dispatch {
             AnyStore::Sqlite($store) => $call,
             #[cfg(feature = "redis")]
             AnyStore::Redis($store) => $call,
-            #[cfg(any())]
+            #[cfg(feature = "postgres")]
             AnyStore::Postgres($store) => $call,
         }
     };

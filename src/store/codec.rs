@@ -65,6 +65,11 @@ pub(crate) fn from_sql_time(t: i64) -> Result<u64, StoreError> {
     u64::try_from(t).map_err(|_| StoreError::Corrupt("a stored session time is negative"))
 }
 
+/// A store that cannot be set up as asked (bad option, database refused a setting).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct SetupError(pub(crate) &'static str);
+
 /// Wraps any driver error as [`StoreError::Backend`].
 pub(crate) fn backend<E>(error: E) -> StoreError
 where

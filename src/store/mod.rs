@@ -18,19 +18,21 @@ use crate::id::StoreKey;
 use crate::value::{Map, Value};
 use std::collections::BTreeMap;
 
-#[cfg(any(feature = "memory", feature = "sqlite", feature = "redis"))]
+#[cfg(any(feature = "memory", feature = "sqlite", feature = "redis", feature = "postgres"))]
 pub mod any;
-#[cfg(any(feature = "sqlite", feature = "redis"))]
+#[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
 pub(crate) mod codec;
 #[cfg(feature = "test-util")]
 pub mod conformance;
 #[cfg(feature = "memory")]
 pub mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "redis")]
 pub mod redis;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
-#[cfg(any(feature = "sqlite", feature = "redis"))]
+#[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
 pub mod sweeper;
 
 /// One stored session.

@@ -21,7 +21,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use tokio::sync::Semaphore;
 
-use super::codec::{backend, decode_value, encode_value, from_sql_time, to_sql_time};
+use super::codec::{backend, decode_value, encode_value, from_sql_time, to_sql_time, SetupError};
 use super::{Applied, Changes, Created, Record, SessionStore, StoreError};
 use crate::id::StoreKey;
 use crate::value::Map;
@@ -161,9 +161,9 @@ impl SqliteStore {
                 .await
                 .map_err(backend)?;
             let task = tokio::task::spawn_blocking(move || {
-                let mut conn = pool
-                    .take()
-                    .ok_or(StoreError::Corrupt("sqlite connection pool is empty"))?;
+                let mut conn = pool.take().ok_or_else(|| {
+                    backend(SetupError("sqlite connection pool is unexpectedly empty"))
+                })?;
                 let out = f(&mut conn);
                 pool.put(conn);
                 drop(permit);
@@ -196,9 +196,9 @@ fn open_one(path: &Path, options: &SqliteOptions) -> Result<Connection, StoreErr
         .query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))
         .map_err(backend)?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Corrupt(
-            "sqlite refused WAL mode for the session file",
-        ));
+        return Err(backend(SetupError(
+            "sqlite refused WAL mode for the session file: put it on a local file system",
+        )));
     }
     conn.execute_batch("PRAGMA synchronous=NORMAL;")
         .map_err(backend)?;

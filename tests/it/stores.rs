@@ -8,6 +8,8 @@
 
 #[cfg(feature = "memory")]
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "sqlite")]
@@ -29,8 +31,14 @@ pub(crate) fn check_report(store: &str, report: &Report) {
     );
     assert_eq!(report.keys_written, 16_000);
     assert_eq!(report.keys_lost, 0, "{store}: concurrent writes were lost");
-    assert_eq!(report.resurrections, 0, "{store}: a purged session came back");
-    assert_eq!(report.old_key_alive, 0, "{store}: a renewed-away key stayed alive");
+    assert_eq!(
+        report.resurrections, 0,
+        "{store}: a purged session came back"
+    );
+    assert_eq!(
+        report.old_key_alive, 0,
+        "{store}: a renewed-away key stayed alive"
+    );
 }
 
 /// Skips a test whose outside service is missing, or fails it under CI.

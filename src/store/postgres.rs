@@ -1,0 +1,427 @@
+//! The PostgreSQL store, over a pool of connections.
+//!
+//! Two tables, created on first use: one row per session (key, created_at, expires_at)
+//! and one row per session key holding that value's tagged JSON. A request's changes are
+//! applied in one transaction that first locks the session row with a conditional
+//! `UPDATE … WHERE expires_at > now`: writers of one session queue on that lock, each then
+//! sees every earlier commit, so disjoint writes all survive; a purged or renewed session
+//! matches no row and the write reports [`Applied::Gone`] instead of recreating it.
+//!
+//! Expired rows are never returned; [`SessionStore::sweep`] deletes them in batches, and
+//! [`spawn_sweeper`](super::sweeper::spawn_sweeper) runs it on a timer that survives
+//! database errors.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool};
+use tokio_postgres::{NoTls, Row};
+
+use super::codec::{backend, decode_value, encode_value, from_sql_time, to_sql_time, SetupError};
+use super::{Applied, Changes, Created, Record, SessionStore, StoreError};
+use crate::id::StoreKey;
+use crate::value::Map;
+
+mod sql;
+
+use sql::Sql;
+
+/// Settings of a [`PostgresStore`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct PostgresOptions {
+    /// Longest time one operation may take, waiting for a pooled connection included
+    /// (default 2 s).
+    pub deadline: Duration,
+    /// Table name (default `flagon_sessions`; a second table gets the suffix `_values`).
+    /// ASCII lower-case letters, digits and `_`, starting with a letter or `_`, at most
+    /// 48 characters.
+    pub table: String,
+    /// Most pooled connections (default 16).
+    pub pool_size: usize,
+    /// Largest number of expired sessions one sweep statement removes (default 1,000).
+    pub sweep_batch: i64,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        PostgresOptions {
+            deadline: Duration::from_secs(2),
+            table: "flagon_sessions".to_owned(),
+            pool_size: 16,
+            sweep_batch: 1000,
+        }
+    }
+}
+
+impl PostgresOptions {
+    /// Sets [`deadline`](Self::deadline).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// Sets [`table`](Self::table).
+    pub fn table(mut self, table: impl Into<String>) -> Self {
+        self.table = table.into();
+        self
+    }
+
+    /// Sets [`pool_size`](Self::pool_size) (at least one).
+    pub fn pool_size(mut self, size: usize) -> Self {
+        self.pool_size = size.max(1);
+        self
+    }
+}
+
+/// Sessions in PostgreSQL.
+pub struct PostgresStore {
+    pool: Pool,
+    sql: Sql,
+    options: PostgresOptions,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+fn valid_table(name: &str) -> bool {
+    let mut chars = name.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+    first_ok
+        && name.len() <= 48
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+impl PostgresStore {
+    /// Connects with a libpq-style URL (`postgres://user@host:port/db`) and default
+    /// options, creating the tables if they do not exist.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the URL is invalid or the database does not answer in time.
+    pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
+        PostgresStore::connect_with(url, PostgresOptions::default()).await
+    }
+
+    /// Connects with `options`, creating the tables if they do not exist.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the URL or table name is invalid or the database does not
+    /// answer in time.
+    pub async fn connect_with(
+        url: &str,
+        options: PostgresOptions,
+    ) -> Result<PostgresStore, StoreError> {
+        if !valid_table(&options.table) {
+            return Err(backend(SetupError(
+                "postgres table name must be 1 to 48 lower-case ASCII letters, digits and _, \
+                 not starting with a digit",
+            )));
+        }
+        let config = tokio_postgres::Config::from_str(url).map_err(backend)?;
+        let manager = Manager::from_config(config, NoTls, ManagerConfig::default());
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size.max(1))
+            .build()
+            .map_err(backend)?;
+        let store = PostgresStore {
+            pool,
+            sql: Sql::new(&options.table),
+            options,
+        };
+        store.create_tables().await?;
+        Ok(store)
+    }
+
+    /// Creates the tables under an advisory lock, so concurrent first starts do not race.
+    async fn create_tables(&self) -> Result<(), StoreError> {
+        self.within(async {
+            let mut client = self.pool.get().await.map_err(backend)?;
+            let tx = client.transaction().await.map_err(backend)?;
+            tx.execute("SELECT pg_advisory_xact_lock(7307748460532447)", &[])
+                .await
+                .map_err(backend)?;
+            tx.batch_execute(&self.sql.schema).await.map_err(backend)?;
+            tx.commit().await.map_err(backend)
+        })
+        .await
+    }
+
+    async fn within<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let deadline = self.options.deadline;
+        tokio::time::timeout(deadline, work)
+            .await
+            .map_err(|_| StoreError::Timeout(deadline))?
+    }
+}
+
+/// A change set as the parameters of the values statement: clear, removed, set names,
+/// set values.
+fn change_params(changes: &Changes) -> (bool, Vec<String>, Vec<String>, Vec<String>) {
+    let (mut removed, mut names, mut values) = (Vec::new(), Vec::new(), Vec::new());
+    for (name, value) in &changes.set {
+        match value {
+            Some(value) => {
+                names.push(name.clone());
+                values.push(encode_value(value));
+            }
+            None => removed.push(name.clone()),
+        }
+    }
+    (changes.clear, removed, names, values)
+}
+
+async fn write_values(
+    tx: &deadpool_postgres::Transaction<'_>,
+    sql: &str,
+    key: &[u8],
+    changes: &Changes,
+) -> Result<(), StoreError> {
+    let (clear, removed, names, values) = change_params(changes);
+    let stmt = tx.prepare_cached(sql).await.map_err(backend)?;
+    tx.execute(&stmt, &[&key, &clear, &removed, &names, &values])
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
+/// The rows of the load query as a record (`None` when there is no row).
+fn to_record(rows: &[Row]) -> Result<Option<Record>, StoreError> {
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let created: i64 = first.try_get(0).map_err(backend)?;
+    let expires: i64 = first.try_get(1).map_err(backend)?;
+    let mut data = Map::new();
+    for row in rows {
+        let name: Option<String> = row.try_get(2).map_err(backend)?;
+        let value: Option<String> = row.try_get(3).map_err(backend)?;
+        if let (Some(name), Some(value)) = (name, value) {
+            data.insert(name, decode_value(&value)?);
+        }
+    }
+    Ok(Some(Record::new(
+        data,
+        from_sql_time(created)?,
+        from_sql_time(expires)?,
+    )))
+}
+
+impl PostgresStore {
+    async fn create_now(&self, key: &StoreKey, record: &Record) -> Result<Created, StoreError> {
+        let k = &key.as_bytes()[..];
+        let mut client = self.pool.get().await.map_err(backend)?;
+        let tx = client.transaction().await.map_err(backend)?;
+        let times = (
+            to_sql_time(record.created_at),
+            to_sql_time(record.expires_at),
+        );
+        let stmt = tx.prepare_cached(&self.sql.create).await.map_err(backend)?;
+        let stored = tx
+            .execute(&stmt, &[&k, &times.0, &times.1])
+            .await
+            .map_err(backend)?;
+        if stored == 0 {
+            return Ok(Created::Collision); // dropping the transaction rolls it back
+        }
+        let mut changes = Changes::default();
+        changes.clear = true; // leftovers of an expired record taken over
+        for (name, value) in &record.data {
+            changes.set.insert(name.clone(), Some(value.clone()));
+        }
+        write_values(&tx, &self.sql.write_values, k, &changes).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(Created::Stored)
+    }
+
+    async fn apply_now(
+        &self,
+        key: &StoreKey,
+        changes: &Changes,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<Applied, StoreError> {
+        let k = &key.as_bytes()[..];
+        let mut client = self.pool.get().await.map_err(backend)?;
+        let tx = client.transaction().await.map_err(backend)?;
+        let stmt = tx
+            .prepare_cached(&self.sql.extend_live)
+            .await
+            .map_err(backend)?;
+        let (e, n) = (to_sql_time(expires_at), to_sql_time(now));
+        if tx.execute(&stmt, &[&k, &e, &n]).await.map_err(backend)? == 0 {
+            return Ok(Applied::Gone);
+        }
+        if !changes.is_empty() {
+            write_values(&tx, &self.sql.write_values, k, changes).await?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(Applied::Done)
+    }
+
+    async fn renew_now(
+        &self,
+        old: &[u8],
+        new: &[u8],
+        changes: &Changes,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<Result<Applied, Created>, StoreError> {
+        let mut client = self.pool.get().await.map_err(backend)?;
+        let tx = client.transaction().await.map_err(backend)?;
+        let n = to_sql_time(now);
+        let live = tx
+            .query_opt(&self.sql.lock_live, &[&old, &n])
+            .await
+            .map_err(backend)?;
+        if live.is_none() {
+            return Ok(Ok(Applied::Gone));
+        }
+        let taken = tx
+            .query_opt(&self.sql.lock_any, &[&new])
+            .await
+            .map_err(backend)?;
+        if let Some(row) = taken {
+            let expires: i64 = row.try_get(0).map_err(backend)?;
+            if expires > n {
+                return Ok(Err(Created::Collision));
+            }
+            tx.execute(&self.sql.delete, &[&new])
+                .await
+                .map_err(backend)?;
+        }
+        let e = to_sql_time(expires_at);
+        tx.execute(&self.sql.rename, &[&old, &new, &e])
+            .await
+            .map_err(backend)?;
+        if !changes.is_empty() {
+            write_values(&tx, &self.sql.write_values, new, changes).await?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(Ok(Applied::Done))
+    }
+
+    async fn execute(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<u64, StoreError> {
+        let client = self.pool.get().await.map_err(backend)?;
+        let stmt = client.prepare_cached(sql).await.map_err(backend)?;
+        client.execute(&stmt, params).await.map_err(backend)
+    }
+}
+
+impl SessionStore for PostgresStore {
+    async fn load(&self, key: &StoreKey, now: u64) -> Result<Option<Record>, StoreError> {
+        self.within(async {
+            let client = self.pool.get().await.map_err(backend)?;
+            let stmt = client
+                .prepare_cached(&self.sql.load)
+                .await
+                .map_err(backend)?;
+            let (k, n) = (&key.as_bytes()[..], to_sql_time(now));
+            let rows = client.query(&stmt, &[&k, &n]).await.map_err(backend)?;
+            to_record(&rows)
+        })
+        .await
+    }
+
+    async fn create(&self, key: &StoreKey, record: &Record) -> Result<Created, StoreError> {
+        self.within(self.create_now(key, record)).await
+    }
+
+    async fn apply(
+        &self,
+        key: &StoreKey,
+        changes: &Changes,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<Applied, StoreError> {
+        self.within(self.apply_now(key, changes, expires_at, now))
+            .await
+    }
+
+    async fn renew(
+        &self,
+        old: &StoreKey,
+        new: &StoreKey,
+        changes: &Changes,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<Result<Applied, Created>, StoreError> {
+        if old == new {
+            return Ok(Err(Created::Collision));
+        }
+        let (old, new) = (&old.as_bytes()[..], &new.as_bytes()[..]);
+        self.within(self.renew_now(old, new, changes, expires_at, now))
+            .await
+    }
+
+    async fn touch(
+        &self,
+        key: &StoreKey,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<Applied, StoreError> {
+        let (k, e, n) = (
+            &key.as_bytes()[..],
+            to_sql_time(expires_at),
+            to_sql_time(now),
+        );
+        let changed = self
+            .within(self.execute(&self.sql.extend_live, &[&k, &e, &n]))
+            .await?;
+        Ok(if changed == 0 {
+            Applied::Gone
+        } else {
+            Applied::Done
+        })
+    }
+
+    async fn delete(&self, key: &StoreKey) -> Result<(), StoreError> {
+        let k = &key.as_bytes()[..];
+        self.within(self.execute(&self.sql.delete, &[&k]))
+            .await
+            .map(|_| ())
+    }
+
+    async fn sweep(&self, now: u64) -> Result<u64, StoreError> {
+        let (n, batch) = (to_sql_time(now), self.options.sweep_batch.max(1));
+        self.within(async {
+            let mut removed = 0;
+            loop {
+                let gone = self.execute(&self.sql.sweep, &[&n, &batch]).await?;
+                removed += gone;
+                if gone < batch as u64 {
+                    return Ok(removed);
+                }
+            }
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_table;
+
+    #[test]
+    fn table_names_are_checked() {
+        for ok in ["flagon_sessions", "_t1", "a"] {
+            assert!(valid_table(ok), "{ok}");
+        }
+        for bad in ["", "1t", "T", "t;drop", "t-x", "t x", &"a".repeat(49)] {
+            assert!(!valid_table(bad), "{bad}");
+        }
+    }
+}
