@@ -10,6 +10,8 @@
 //! error (DV2), and so are a truncated stream, a bad Adler-32, raw deflate, gzip and an
 //! empty segment after the compression dot.
 
+use std::cell::RefCell;
+
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 use super::{base64, DecodeError};
@@ -19,24 +21,46 @@ const LEVEL: u32 = 6;
 
 /// JSON bytes → payload segment: `.` + b64url(zlib) when that saves ≥ 2 bytes, else b64url(json).
 pub(crate) fn payload_segment(json: &[u8]) -> String {
-    match compress(json) {
-        Some(packed) if packed.len() + 1 < json.len() => {
+    match compress_if_smaller(json) {
+        Some(packed) => {
             let mut out = String::with_capacity(1 + packed.len().div_ceil(3) * 4);
             out.push('.');
             base64::encode_segment_into(&packed, &mut out);
             out
         }
-        _ => base64::encode_segment(json),
+        None => base64::encode_segment(json),
     }
 }
 
-/// `zlib.compress(raw)`: one deflate call with all input and `Z_FINISH`.
+thread_local! {
+    /// One deflate state per thread, reset before each use: `deflateReset` keeps zlib's
+    /// ~256 KiB of buffers, so a small cookie does not pay `deflateInit` every request.
+    /// The output is the same bytes a fresh state gives.
+    static DEFLATE: RefCell<Option<Compress>> = const { RefCell::new(None) };
+    /// Likewise for inflating.
+    static INFLATE: RefCell<Option<Decompress>> = const { RefCell::new(None) };
+}
+
+/// `zlib.compress(raw)` when its output is at least two bytes shorter than `raw`.
 ///
-/// `None` only if zlib misbehaves, in which case the caller writes the JSON uncompressed
-/// (always valid, just not byte-identical).
+/// zlib writes into a buffer of `raw.len() - 2` bytes: if the stream does not end within
+/// it, the compressed form would not pay, and zlib stops early instead of finishing.
+fn compress_if_smaller(raw: &[u8]) -> Option<Vec<u8>> {
+    let room = raw.len().checked_sub(2)?;
+    DEFLATE.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let z = slot.get_or_insert_with(|| Compress::new(Compression::new(LEVEL), true));
+        z.reset();
+        let mut out = Vec::with_capacity(room);
+        let status = z.compress_vec(raw, &mut out, FlushCompress::Finish).ok()?;
+        (status == Status::StreamEnd && out.len() <= room).then_some(out)
+    })
+}
+
+/// `zlib.compress(raw)`: one deflate call with all input and `Z_FINISH` (tests only).
+#[cfg(test)]
 fn compress(raw: &[u8]) -> Option<Vec<u8>> {
     let mut z = Compress::new(Compression::new(LEVEL), true);
-    // zlib's deflateBound for the default settings, plus slack.
     let mut out = Vec::with_capacity(raw.len() + raw.len() / 1000 + 64);
     loop {
         let consumed = usize::try_from(z.total_in()).ok()?;
@@ -72,7 +96,15 @@ pub(crate) fn decode_payload_segment(
 
 /// Inflates one complete zlib stream of at most `cap` bytes with nothing after it.
 fn inflate(packed: &[u8], cap: usize) -> Result<Vec<u8>, DecodeError> {
-    let mut z = Decompress::new(true);
+    INFLATE.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let z = slot.get_or_insert_with(|| Decompress::new(true));
+        z.reset(true);
+        inflate_with(z, packed, cap)
+    })
+}
+
+fn inflate_with(z: &mut Decompress, packed: &[u8], cap: usize) -> Result<Vec<u8>, DecodeError> {
     // Grow as needed, never past cap + 1 (one byte over proves the cap was exceeded).
     let limit = cap.saturating_add(1);
     let mut out = Vec::with_capacity(limit.min(packed.len().saturating_mul(4).max(256)));
