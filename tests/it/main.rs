@@ -5,6 +5,7 @@ mod support;
 #[cfg(feature = "actix")]
 mod actix_scenarios;
 
+mod fuzz_regressions;
 mod interop;
 mod login_example;
 mod markers;
