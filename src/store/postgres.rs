@@ -77,7 +77,7 @@ impl PostgresOptions {
 /// Sessions in PostgreSQL.
 pub struct PostgresStore {
     pool: Pool,
-    sql: Sql,
+    sql: Box<Sql>,
     options: PostgresOptions,
 }
 
@@ -132,7 +132,7 @@ impl PostgresStore {
             .map_err(backend)?;
         let store = PostgresStore {
             pool,
-            sql: Sql::new(&options.table),
+            sql: Box::new(Sql::new(&options.table)),
             options,
         };
         store.create_tables().await?;
@@ -233,11 +233,14 @@ impl PostgresStore {
         if stored == 0 {
             return Ok(Created::Collision); // dropping the transaction rolls it back
         }
-        let mut changes = Changes::default();
-        changes.clear = true; // leftovers of an expired record taken over
-        for (name, value) in &record.data {
-            changes.set.insert(name.clone(), Some(value.clone()));
-        }
+        let changes = Changes {
+            clear: true, // leftovers of an expired record taken over
+            set: record
+                .data
+                .iter()
+                .map(|(name, value)| (name.clone(), Some(value.clone())))
+                .collect(),
+        };
         write_values(&tx, &self.sql.write_values, k, &changes).await?;
         tx.commit().await.map_err(backend)?;
         Ok(Created::Stored)
