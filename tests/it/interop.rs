@@ -2,9 +2,12 @@
 //!
 //! Each direction on a broad set of values: Flask writes and flagon reads, flagon writes
 //! and Flask reads (its decoder and a real request), and both write the same bytes for
-//! the same data, key and time. Then key rotation, expiry and the login demo across the
-//! two implementations. Sessions are compared as tagged JSON text, which is canonical
-//! (sorted keys, NaN spelled out) where `==` on floats is not.
+//! the same data, key and time. Then key rotation, expiry, tampering, flashes, the login
+//! demo across the two implementations with identical Set-Cookie headers
+//! (`login_across`), and Flask's save rules side by side (`save_rules_diff`). Sessions
+//! are compared as tagged JSON text, which is canonical (sorted keys, NaN spelled out)
+//! where `==` on floats is not. Run `tests/flask/setup.sh` first; without Flask these
+//! tests skip loudly, and fail when `CI` is set.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
