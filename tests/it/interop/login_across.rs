@@ -5,11 +5,18 @@
 #[path = "../../../examples/login.rs"]
 mod login;
 
+use std::time::{Duration, UNIX_EPOCH};
+
 use flagon::axum::SessionLayer;
+use flagon::flask::{self, Limits};
 use flagon::{Key, SessionConfig};
 
 use super::{start, SECRET};
+use crate::support::flask_peer::FlaskPeer;
 use crate::support::http::{get, send};
+
+const WELCOME: &str = "Welcome to the dashboard!";
+const DENIED: &str = "Access denied!";
 
 fn rust_app() -> axum::Router {
     let config = SessionConfig::new(Key::new(SECRET).unwrap()).secure(false);
@@ -141,5 +148,110 @@ async fn set_cookie_headers_match_flask() {
             Some(flask_deletion),
             "logout, cookie {name}"
         );
+    }
+}
+
+fn app_with(config: SessionConfig) -> axum::Router {
+    login::app(SessionLayer::new(config).unwrap())
+}
+
+fn flask_key(secret: &str) -> SessionConfig {
+    SessionConfig::flask(Key::new(secret).unwrap())
+}
+
+/// Logs in on the Flask peer; the `session=value` pair it set.
+fn flask_login(peer: &FlaskPeer) -> String {
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    let reply = peer.request("POST", "/login", &form, b"username=admin");
+    format!(
+        "session={}",
+        reply.set_cookie_value("session").expect("login cookie")
+    )
+}
+
+async fn dashboard(app: &axum::Router, cookie: &str) -> String {
+    get(app, "/dashboard", Some(cookie)).await.body
+}
+
+/// `SessionConfig::fallback_key` against Flask's `SECRET_KEY_FALLBACKS`, both ways.
+#[tokio::test]
+async fn key_rotation_through_the_layer() {
+    let old = "rotated-out key";
+    let Some(old_flask) = FlaskPeer::start(&["--secret", old]) else {
+        return;
+    };
+    let Some(new_flask) = start(&["--fallback", old]) else {
+        return;
+    };
+    let rotated = app_with(flask_key(SECRET).fallback_key(Key::new(old).unwrap()));
+    let only_new = app_with(flask_key(SECRET));
+    let still_old = app_with(flask_key(old));
+
+    let from_old_flask = flask_login(&old_flask);
+    assert_eq!(dashboard(&rotated, &from_old_flask).await, WELCOME);
+    assert_eq!(dashboard(&only_new, &from_old_flask).await, DENIED);
+
+    let from_old_rust = send(&still_old, "POST", "/login", &[], Some("username=admin")).await;
+    assert_eq!(
+        new_flask
+            .get("/dashboard", Some(&from_old_rust.cookie_pair()))
+            .body,
+        WELCOME
+    );
+
+    // After rotation flagon signs with the new key only.
+    let from_rotated = send(&rotated, "POST", "/login", &[], Some("username=admin")).await;
+    assert_eq!(
+        new_flask
+            .get("/dashboard", Some(&from_rotated.cookie_pair()))
+            .body,
+        WELCOME
+    );
+    assert_eq!(
+        old_flask
+            .get("/dashboard", Some(&from_rotated.cookie_pair()))
+            .body,
+        DENIED
+    );
+}
+
+/// A Flask cookie under flagon's `permanent_lifetime` and `clock_skew`, at exact ages.
+#[tokio::test]
+async fn lifetime_and_clock_skew_through_the_layer() {
+    let Some(peer) = start(&["--lifetime", "60"]) else {
+        return;
+    };
+    let cookie = flask_login(&peer);
+    let value = cookie.split_once('=').unwrap().1;
+    let (_, signed) =
+        flask::insecure_decode_unverified(value.as_bytes(), &Limits::default()).unwrap();
+    let at = |offset: i64| {
+        let t = UNIX_EPOCH + Duration::from_secs(signed.checked_add_signed(offset).unwrap());
+        move || t
+    };
+    let lifetime = |c: SessionConfig| c.permanent_lifetime(Duration::from_secs(60));
+    for (offset, skew, expected) in [
+        (60, 0, WELCOME),
+        (61, 0, DENIED),
+        (-1, 0, DENIED),
+        (-1, 5, WELCOME),
+        (-6, 5, DENIED),
+    ] {
+        let config = lifetime(flask_key(SECRET))
+            .clock(at(offset))
+            .clock_skew(Duration::from_secs(skew));
+        let body = dashboard(&app_with(config), &cookie).await;
+        assert_eq!(body, expected, "age {offset} s, skew {skew} s");
+        // Flask, at the same moments, agrees wherever flagon mimics it (no skew).
+        if skew == 0 {
+            let now = signed.checked_add_signed(offset).unwrap();
+            let doc = serde_json::json!({ "cookie": value, "now": now });
+            let flask_says = peer.send_json("POST", "/debug/decode", None, &doc).json();
+            assert_eq!(
+                flask_says["ok"],
+                expected == WELCOME,
+                "Flask at age {offset}: {flask_says}"
+            );
+        }
     }
 }
