@@ -28,12 +28,15 @@ fn flagon(args: &[&str], env_key: Option<&str>, stdin: &str) -> Run {
         cmd.env("FLAGON_SECRET_KEY", key);
     }
     let mut child = cmd.spawn().expect("run the flagon binary");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    let written = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    // A command that fails before reading its input closes the pipe first: not an error.
+    if let Err(e) = written {
+        assert_eq!(
+            e.kind(),
+            std::io::ErrorKind::BrokenPipe,
+            "writing to flagon's stdin: {e}"
+        );
+    }
     let Output {
         status,
         stdout,
