@@ -211,3 +211,97 @@ pub async fn renew_races<S: SessionStore>(store: Arc<S>, trials: usize) -> RaceR
         failures,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The race checks must catch a store that writes back snapshots, or they prove nothing.
+
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::id::StoreKey;
+    use crate::store::{Changes, Created, Record, StoreError};
+
+    /// The classic broken design: read the record, apply the changes to the copy, write
+    /// the whole copy back as an upsert (creating it if it is gone), with a pause in
+    /// between as real I/O would have.
+    #[derive(Default)]
+    struct SnapshotStore(Mutex<HashMap<StoreKey, Record>>);
+
+    impl SnapshotStore {
+        fn get(&self, key: &StoreKey) -> Option<Record> {
+            self.0.lock().unwrap().get(key).cloned()
+        }
+    }
+
+    impl SessionStore for SnapshotStore {
+        async fn load(&self, key: &StoreKey, now: u64) -> Result<Option<Record>, StoreError> {
+            Ok(self.get(key).filter(|r| r.expires_at > now))
+        }
+        async fn create(&self, key: &StoreKey, record: &Record) -> Result<Created, StoreError> {
+            self.0.lock().unwrap().insert(*key, record.clone());
+            Ok(Created::Stored)
+        }
+        async fn apply(
+            &self,
+            key: &StoreKey,
+            changes: &Changes,
+            expires_at: u64,
+            _now: u64,
+        ) -> Result<Applied, StoreError> {
+            let mut record = self
+                .get(key)
+                .unwrap_or_else(|| Record::new(Map::new(), 0, 0));
+            tokio::task::yield_now().await;
+            changes.apply_to(&mut record.data);
+            record.expires_at = expires_at;
+            self.0.lock().unwrap().insert(*key, record);
+            Ok(Applied::Done)
+        }
+        async fn renew(
+            &self,
+            old: &StoreKey,
+            new: &StoreKey,
+            changes: &Changes,
+            expires_at: u64,
+            now: u64,
+        ) -> Result<Result<Applied, Created>, StoreError> {
+            let applied = self.apply(old, changes, expires_at, now).await?;
+            let mut map = self.0.lock().unwrap();
+            if let Some(record) = map.remove(old) {
+                map.insert(*new, record);
+            }
+            Ok(Ok(applied))
+        }
+        async fn touch(&self, key: &StoreKey, e: u64, now: u64) -> Result<Applied, StoreError> {
+            self.apply(key, &Changes::default(), e, now).await
+        }
+        async fn delete(&self, key: &StoreKey) -> Result<(), StoreError> {
+            self.0.lock().unwrap().remove(key);
+            Ok(())
+        }
+        async fn sweep(&self, _now: u64) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn suite_catches_lost_updates_and_resurrection() {
+        let store = Arc::new(SnapshotStore::default());
+        let lost = concurrent_disjoint_keys(store.clone(), 16, 50).await;
+        assert!(
+            lost.failures > 0,
+            "a snapshot-writing store lost nothing: the check is blind"
+        );
+        let purge = purge_races(store, 100).await;
+        eprintln!(
+            "[snapshot store, deliberately broken] keys lost: {} of {}; resurrections: {} of {}",
+            lost.failures, lost.trials, purge.failures, purge.trials
+        );
+        assert!(
+            purge.failures > 0,
+            "a resurrecting store passed the purge races"
+        );
+    }
+}
