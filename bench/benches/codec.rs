@@ -52,7 +52,7 @@ fn three_kb() -> Map {
     let cart = (0..40)
         .map(|i| {
             let mut item = Map::new();
-            item.insert("sku".into(), Value::Str(noise(&mut state, 24)));
+            item.insert("sku".into(), Value::Str(noise(&mut state, 64)));
             item.insert("qty".into(), Value::Int(i % 5 + 1));
             Value::Dict(item)
         })

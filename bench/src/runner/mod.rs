@@ -231,6 +231,7 @@ fn publish(options: &Options, rows: &[Row]) -> Result<(), String> {
         rounds: options.rounds,
         seconds: options.seconds,
         connections: options.connections,
+        load: shell("cut -d' ' -f1-3 /proc/loadavg"),
     };
     let codec = options
         .criterion_dir
