@@ -122,7 +122,7 @@ async fn write_forever(store: &SqliteStore, t: u32) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_survives_kill_9_mid_write() {
     let (mut checked, mut runs) = (0u64, 0u32);
-    for run in 0..5u32 {
+    for run in 0..20u32 {
         let db = TempDb::new(&format!("kill{run}"));
         let exe = std::env::current_exe().expect("test binary path");
         let mut child = Command::new(exe)
@@ -136,7 +136,7 @@ async fn sqlite_survives_kill_9_mid_write() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("spawn writer child");
-        wait_for_rows(&db.0, 30 + u64::from(run) * 40).await;
+        wait_for_rows(&db.0, 30 + u64::from(run) * 15).await;
         tokio::time::sleep(Duration::from_millis(u64::from(run) * 37 % 200)).await;
         child.kill().expect("SIGKILL the writer"); // SIGKILL on Unix
         let _ = child.wait();
