@@ -171,14 +171,15 @@ fn numeric_zone(zone: &str) -> Option<UtcOffset> {
         Some(b'+') => (1, &zone[1..]),
         _ => (1, zone),
     };
-    let Some(n) = number::<i32>(digits) else {
+    // i64: nine digits times 36 overflow an i32 (fuzz-found).
+    let Some(n) = number::<i64>(digits) else {
         return Some(UtcOffset::UTC);
     };
     let seconds = sign * ((n / 100) * 3600 + (n % 100) * 60);
     if seconds.abs() >= 24 * 3600 {
         return None;
     }
-    UtcOffset::from_whole_seconds(seconds).ok()
+    UtcOffset::from_whole_seconds(i32::try_from(seconds).ok()?).ok()
 }
 
 #[cfg(test)]

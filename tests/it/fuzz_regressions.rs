@@ -74,6 +74,33 @@ fn date_before_year_100_utc_reads_as_null() {
     assert_eq!(first["d"].type_name(), "datetime");
 }
 
+/// Crash found by `json_parse` (the fuzzer's input, as found, is below): a nine-digit
+/// numeric zone overflowed `i32` in `numeric_zone` ("attempt to multiply with overflow"
+/// with overflow checks on; a wrapped offset without). Fixed in `src/flask/date.rs` with
+/// `i64` arithmetic; such a zone is over 24 h, so the date reads as `null` as in Flask.
+#[test]
+fn nine_digit_zone_does_not_overflow() {
+    let found = concat!(
+        r#"{"bkey_009efore_epquoch":{" dquoch":{" d":"Wed, 31 Dec 1969 23:59:59  399999938 2T"}},"#,
+        r#""leap_day":{" re_pquoch":{" d":"Wed, 31 Dec 1969 23:59:59  39389 GMT"}}}"#
+    );
+    all_json_oracles(found.as_bytes());
+    for zone in [
+        "999999999",
+        "-999999999",
+        "+214748364",
+        "2400",
+        "-2360",
+        "2359",
+    ] {
+        let text = format!(r#"{{"d":{{" d":"Wed, 31 Dec 1969 23:59:59 {zone}"}}}}"#);
+        all_json_oracles(text.as_bytes());
+        let got = &parse(&text).unwrap()["d"];
+        let want = if zone == "2359" { "datetime" } else { "None" };
+        assert_eq!(got.type_name(), want, "{zone}");
+    }
+}
+
 /// The oracle's own first finding: an input shorter than the flags byte.
 #[test]
 fn signing_oracle_takes_inputs_of_any_length() {
