@@ -93,6 +93,7 @@ fn run(options: &Options) -> Result<(), String> {
         sqlite_file: scratch.0.join("flagon.sqlite3"),
     };
     let candidates = select(candidates::all(&paths), options.only.as_ref())?;
+    let began = std::time::Instant::now();
     let mut procs = Procs::default();
     let (mut rows, running) = start_all(&mut procs, candidates, &scratch, &stop);
     let samples = measure_all(options, &running, &mut rows, &stop);
@@ -102,7 +103,7 @@ fn run(options: &Options) -> Result<(), String> {
         return Err("interrupted; every server it started is stopped".into());
     }
     let rows = finish_rows(rows, &running, samples);
-    publish(options, &rows)?;
+    publish(options, &rows, began.elapsed().as_secs())?;
     let failed: Vec<&str> = rows
         .iter()
         .filter(|r| r.note.is_some())
@@ -221,7 +222,7 @@ fn finish_rows(mut rows: Vec<Row>, running: &[(usize, Running)], samples: Sample
     rows
 }
 
-fn publish(options: &Options, rows: &[Row]) -> Result<(), String> {
+fn publish(options: &Options, rows: &[Row], elapsed_s: u64) -> Result<(), String> {
     let meta = Meta {
         mode: options.mode.to_owned(),
         date: shell("date -u '+%Y-%m-%d %H:%M UTC'"),
@@ -232,6 +233,7 @@ fn publish(options: &Options, rows: &[Row]) -> Result<(), String> {
         seconds: options.seconds,
         connections: options.connections,
         load: shell("cut -d' ' -f1-3 /proc/loadavg"),
+        elapsed_s,
     };
     let codec = options
         .criterion_dir
