@@ -15,14 +15,16 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool};
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::NoTls;
 
-use super::codec::{backend, decode_value, encode_value, from_sql_time, to_sql_time, SetupError};
+use super::codec::{backend, to_sql_time, SetupError};
 use super::{Applied, Changes, Created, Record, SessionStore, StoreError};
 use crate::id::StoreKey;
-use crate::value::Map;
 
+mod rows;
 mod sql;
+
+use rows::{to_record, write_values};
 
 use sql::Sql;
 
@@ -162,58 +164,6 @@ impl PostgresStore {
             .await
             .map_err(|_| StoreError::Timeout(deadline))?
     }
-}
-
-/// A change set as the parameters of the values statement: clear, removed, set names,
-/// set values.
-fn change_params(changes: &Changes) -> (bool, Vec<String>, Vec<String>, Vec<String>) {
-    let (mut removed, mut names, mut values) = (Vec::new(), Vec::new(), Vec::new());
-    for (name, value) in &changes.set {
-        match value {
-            Some(value) => {
-                names.push(name.clone());
-                values.push(encode_value(value));
-            }
-            None => removed.push(name.clone()),
-        }
-    }
-    (changes.clear, removed, names, values)
-}
-
-async fn write_values(
-    tx: &deadpool_postgres::Transaction<'_>,
-    sql: &str,
-    key: &[u8],
-    changes: &Changes,
-) -> Result<(), StoreError> {
-    let (clear, removed, names, values) = change_params(changes);
-    let stmt = tx.prepare_cached(sql).await.map_err(backend)?;
-    tx.execute(&stmt, &[&key, &clear, &removed, &names, &values])
-        .await
-        .map_err(backend)?;
-    Ok(())
-}
-
-/// The rows of the load query as a record (`None` when there is no row).
-fn to_record(rows: &[Row]) -> Result<Option<Record>, StoreError> {
-    let Some(first) = rows.first() else {
-        return Ok(None);
-    };
-    let created: i64 = first.try_get(0).map_err(backend)?;
-    let expires: i64 = first.try_get(1).map_err(backend)?;
-    let mut data = Map::new();
-    for row in rows {
-        let name: Option<String> = row.try_get(2).map_err(backend)?;
-        let value: Option<String> = row.try_get(3).map_err(backend)?;
-        if let (Some(name), Some(value)) = (name, value) {
-            data.insert(name, decode_value(&value)?);
-        }
-    }
-    Ok(Some(Record::new(
-        data,
-        from_sql_time(created)?,
-        from_sql_time(expires)?,
-    )))
 }
 
 impl PostgresStore {
