@@ -18,7 +18,12 @@ use crate::id::StoreKey;
 use crate::value::{Map, Value};
 use std::collections::BTreeMap;
 
-#[cfg(any(feature = "memory", feature = "sqlite", feature = "redis", feature = "postgres"))]
+#[cfg(any(
+    feature = "memory",
+    feature = "sqlite",
+    feature = "redis",
+    feature = "postgres"
+))]
 pub mod any;
 #[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
 pub(crate) mod codec;
@@ -141,13 +146,17 @@ pub enum StoreError {
 /// store's own deadline with [`StoreError::Timeout`].
 pub trait SessionStore: Send + Sync + 'static {
     /// The live record under `key`, or `None` if there is none or it expired (`expires_at <= now`).
+    ///
+    /// Stored bytes that do not decode give [`StoreError::Corrupt`]; callers should treat
+    /// that session as absent and log it (SECURITY G5), never panic.
     fn load(
         &self,
         key: &StoreKey,
         now: u64,
     ) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send;
 
-    /// Stores a new record, never overwriting a live one.
+    /// Stores a new record, never overwriting one that is live at `record.created_at`
+    /// (an expired record under the key is replaced whole, none of its data kept).
     fn create(
         &self,
         key: &StoreKey,
@@ -166,7 +175,11 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// Moves the live record under `old` to `new` with `changes` applied, atomically: after
     /// it, `old` loads nothing. [`Applied::Gone`] if `old` has no live record;
-    /// a collision on `new` is reported as [`Created::Collision`] through `Ok(Err(..))`.
+    /// a collision on `new` is reported as [`Created::Collision`] through `Ok(Err(..))`
+    /// and leaves both records as they were. `created_at` is kept. A store that cannot
+    /// move atomically (Redis Cluster: two slots) must fail closed: the old key is dead
+    /// from the first step, and a crash between steps may lose the session but never
+    /// leaves two live copies.
     fn renew(
         &self,
         old: &StoreKey,
@@ -187,6 +200,8 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Deletes the record; deleting a missing record is not an error.
     fn delete(&self, key: &StoreKey) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Removes expired records, returning how many went.
+    /// Removes expired records (`expires_at <= now`), returning how many went. It must
+    /// never remove a record whose expiry was moved past `now` meanwhile. Stores that
+    /// expire records natively (Redis TTL) may do nothing and return 0.
     fn sweep(&self, now: u64) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }

@@ -1,7 +1,7 @@
 //! Shared helpers for the integration tests.
 
-pub(crate) mod http;
 pub(crate) mod flask_peer;
+pub(crate) mod http;
 #[cfg(feature = "redis")]
 pub(crate) mod redis_cluster;
 #[cfg(feature = "redis")]
