@@ -152,7 +152,7 @@ impl RedisStore {
                 .map_err(backend)
         })
         .await?;
-        Ok(RedisStore::new(Conn::Single(manager), options))
+        RedisStore::new(Conn::Single(manager), options).await
     }
 
     /// Connects to a Redis Cluster through any of its nodes (`redis://HOST:PORT` each).
@@ -181,11 +181,21 @@ impl RedisStore {
             client.get_async_connection().await.map_err(backend)
         })
         .await?;
-        Ok(RedisStore::new(Conn::Cluster(conn), options))
+        RedisStore::new(Conn::Cluster(conn), options).await
     }
 
-    fn new(conn: Conn, options: RedisOptions) -> RedisStore {
-        RedisStore { conn, options }
+    /// Loads the scripts up front, so even the first save is one round trip. (After a
+    /// Redis restart flushes them, the first call of each script reloads it once.)
+    async fn new(conn: Conn, options: RedisOptions) -> Result<RedisStore, StoreError> {
+        let mut c = conn.clone();
+        within(options.deadline, async move {
+            for script in SCRIPTS.all() {
+                script.load_async(&mut c).await.map_err(backend)?;
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(RedisStore { conn, options })
     }
 
     /// The Redis key of a session.

@@ -98,4 +98,15 @@ impl Scripts {
             unseal: redis::Script::new(UNSEAL),
         }
     }
+
+    /// Every script, to load them all up front.
+    pub(super) fn all(&self) -> [&redis::Script; 5] {
+        [
+            &self.create,
+            &self.apply,
+            &self.touch,
+            &self.seal,
+            &self.unseal,
+        ]
+    }
 }

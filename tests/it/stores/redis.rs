@@ -162,3 +162,83 @@ async fn redis_outage_fails_fast_and_recovers_with_sessions_intact() {
         "sessions lost across a Redis restart with AOF"
     );
 }
+
+/// `calls=N` of one command in `INFO commandstats`.
+fn calls(info: &str, command: &str) -> u64 {
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("cmdstat_{command}:calls=")))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_one_round_trip_per_load_and_save_on_one_connection() {
+    if !redis_server::available() {
+        return super::skip_or_fail("redis-server", &"not installed");
+    }
+    let server = RedisServer::start(&["--appendonly", "no"]);
+    let store = Arc::new(
+        RedisStore::connect_with(&server.url(), options())
+            .await
+            .expect("connect"),
+    );
+    let key = create_live(&*store, Map::new()).await;
+    let client = redis::Client::open(server.url()).expect("client");
+    let mut raw = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("raw");
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(&mut raw)
+        .await
+        .expect("reset");
+    let mut tasks = Vec::new();
+    for t in 0..64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let now = unix_now();
+            let mut changes = Changes::default();
+            changes.set.insert(format!("k{t}"), Some(Value::Int(t)));
+            store
+                .apply(&key, &changes, now + 3600, now)
+                .await
+                .expect("apply");
+            store.load(&key, now).await.expect("load").expect("live");
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task");
+    }
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut raw)
+        .await
+        .expect("info");
+    let clients: String = redis::cmd("INFO")
+        .arg("clients")
+        .query_async(&mut raw)
+        .await
+        .expect("info");
+    let (evalsha, eval, hgetall) = (
+        calls(&info, "evalsha"),
+        calls(&info, "eval"),
+        calls(&info, "hgetall"),
+    );
+    let connected = clients
+        .lines()
+        .find_map(|l| l.strip_prefix("connected_clients:"))
+        .and_then(|n| n.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    eprintln!(
+        "[redis] 64 concurrent applies + 64 loads: {evalsha} EVALSHA, {eval} EVAL, {hgetall} HGETALL; \
+         {connected} client connections (1 store + 1 probe)"
+    );
+    assert_eq!(hgetall, 64, "one HGETALL per load");
+    assert_eq!(evalsha + eval, 64, "one script call per apply");
+    assert_eq!(
+        connected, 2,
+        "the store multiplexes everything over one connection"
+    );
+}
