@@ -6,6 +6,13 @@
 //! Redis (127.0.0.1:6379) and PostgreSQL (postgres://postgres@127.0.0.1:5432/test) must be
 //! running; without them those tests skip loudly, or fail when `CI` is set.
 
+#[cfg(all(
+    feature = "memory",
+    feature = "sqlite",
+    feature = "redis",
+    feature = "postgres"
+))]
+mod any;
 #[cfg(feature = "memory")]
 mod memory;
 #[cfg(feature = "postgres")]
