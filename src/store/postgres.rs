@@ -21,8 +21,11 @@ use super::codec::{backend, to_sql_time, SetupError};
 use super::{Applied, Changes, Created, Record, SessionStore, StoreError};
 use crate::id::StoreKey;
 
+mod pooled;
 mod rows;
 mod sql;
+
+use pooled::Pooled;
 
 use rows::{to_record, write_values};
 
@@ -144,13 +147,17 @@ impl PostgresStore {
     /// Creates the tables under an advisory lock, so concurrent first starts do not race.
     async fn create_tables(&self) -> Result<(), StoreError> {
         self.within(async {
-            let mut client = self.pool.get().await.map_err(backend)?;
-            let tx = client.transaction().await.map_err(backend)?;
-            tx.execute("SELECT pg_advisory_xact_lock(7307748460532447)", &[])
-                .await
-                .map_err(backend)?;
-            tx.batch_execute(&self.sql.schema).await.map_err(backend)?;
-            tx.commit().await.map_err(backend)
+            let mut client = Pooled::get(&self.pool).await?;
+            let result = async {
+                let tx = client.transaction().await.map_err(backend)?;
+                tx.execute("SELECT pg_advisory_xact_lock(7307748460532447)", &[])
+                    .await
+                    .map_err(backend)?;
+                tx.batch_execute(&self.sql.schema).await.map_err(backend)?;
+                tx.commit().await.map_err(backend)
+            }
+            .await;
+            client.finish(result)
         })
         .await
     }
@@ -169,31 +176,35 @@ impl PostgresStore {
 impl PostgresStore {
     async fn create_now(&self, key: &StoreKey, record: &Record) -> Result<Created, StoreError> {
         let k = &key.as_bytes()[..];
-        let mut client = self.pool.get().await.map_err(backend)?;
-        let tx = client.transaction().await.map_err(backend)?;
-        let times = (
-            to_sql_time(record.created_at),
-            to_sql_time(record.expires_at),
-        );
-        let stmt = tx.prepare_cached(&self.sql.create).await.map_err(backend)?;
-        let stored = tx
-            .execute(&stmt, &[&k, &times.0, &times.1])
-            .await
-            .map_err(backend)?;
-        if stored == 0 {
-            return Ok(Created::Collision); // dropping the transaction rolls it back
+        let mut client = Pooled::get(&self.pool).await?;
+        let result = async {
+            let tx = client.transaction().await.map_err(backend)?;
+            let times = (
+                to_sql_time(record.created_at),
+                to_sql_time(record.expires_at),
+            );
+            let stmt = tx.prepare_cached(&self.sql.create).await.map_err(backend)?;
+            let stored = tx
+                .execute(&stmt, &[&k, &times.0, &times.1])
+                .await
+                .map_err(backend)?;
+            if stored == 0 {
+                return Ok(Created::Collision); // dropping the transaction rolls it back
+            }
+            let changes = Changes {
+                clear: true, // leftovers of an expired record taken over
+                set: record
+                    .data
+                    .iter()
+                    .map(|(name, value)| (name.clone(), Some(value.clone())))
+                    .collect(),
+            };
+            write_values(&tx, &self.sql.write_values, k, &changes).await?;
+            tx.commit().await.map_err(backend)?;
+            Ok(Created::Stored)
         }
-        let changes = Changes {
-            clear: true, // leftovers of an expired record taken over
-            set: record
-                .data
-                .iter()
-                .map(|(name, value)| (name.clone(), Some(value.clone())))
-                .collect(),
-        };
-        write_values(&tx, &self.sql.write_values, k, &changes).await?;
-        tx.commit().await.map_err(backend)?;
-        Ok(Created::Stored)
+        .await;
+        client.finish(result)
     }
 
     async fn apply_now(
@@ -204,21 +215,25 @@ impl PostgresStore {
         now: u64,
     ) -> Result<Applied, StoreError> {
         let k = &key.as_bytes()[..];
-        let mut client = self.pool.get().await.map_err(backend)?;
-        let tx = client.transaction().await.map_err(backend)?;
-        let stmt = tx
-            .prepare_cached(&self.sql.extend_live)
-            .await
-            .map_err(backend)?;
-        let (e, n) = (to_sql_time(expires_at), to_sql_time(now));
-        if tx.execute(&stmt, &[&k, &e, &n]).await.map_err(backend)? == 0 {
-            return Ok(Applied::Gone);
+        let mut client = Pooled::get(&self.pool).await?;
+        let result = async {
+            let tx = client.transaction().await.map_err(backend)?;
+            let stmt = tx
+                .prepare_cached(&self.sql.extend_live)
+                .await
+                .map_err(backend)?;
+            let (e, n) = (to_sql_time(expires_at), to_sql_time(now));
+            if tx.execute(&stmt, &[&k, &e, &n]).await.map_err(backend)? == 0 {
+                return Ok(Applied::Gone);
+            }
+            if !changes.is_empty() {
+                write_values(&tx, &self.sql.write_values, k, changes).await?;
+            }
+            tx.commit().await.map_err(backend)?;
+            Ok(Applied::Done)
         }
-        if !changes.is_empty() {
-            write_values(&tx, &self.sql.write_values, k, changes).await?;
-        }
-        tx.commit().await.map_err(backend)?;
-        Ok(Applied::Done)
+        .await;
+        client.finish(result)
     }
 
     async fn renew_now(
@@ -229,38 +244,42 @@ impl PostgresStore {
         expires_at: u64,
         now: u64,
     ) -> Result<Result<Applied, Created>, StoreError> {
-        let mut client = self.pool.get().await.map_err(backend)?;
-        let tx = client.transaction().await.map_err(backend)?;
-        let n = to_sql_time(now);
-        let live = tx
-            .query_opt(&self.sql.lock_live, &[&old, &n])
-            .await
-            .map_err(backend)?;
-        if live.is_none() {
-            return Ok(Ok(Applied::Gone));
-        }
-        let taken = tx
-            .query_opt(&self.sql.lock_any, &[&new])
-            .await
-            .map_err(backend)?;
-        if let Some(row) = taken {
-            let expires: i64 = row.try_get(0).map_err(backend)?;
-            if expires > n {
-                return Ok(Err(Created::Collision));
-            }
-            tx.execute(&self.sql.delete, &[&new])
+        let mut client = Pooled::get(&self.pool).await?;
+        let result = async {
+            let tx = client.transaction().await.map_err(backend)?;
+            let n = to_sql_time(now);
+            let live = tx
+                .query_opt(&self.sql.lock_live, &[&old, &n])
                 .await
                 .map_err(backend)?;
+            if live.is_none() {
+                return Ok(Ok(Applied::Gone));
+            }
+            let taken = tx
+                .query_opt(&self.sql.lock_any, &[&new])
+                .await
+                .map_err(backend)?;
+            if let Some(row) = taken {
+                let expires: i64 = row.try_get(0).map_err(backend)?;
+                if expires > n {
+                    return Ok(Err(Created::Collision));
+                }
+                tx.execute(&self.sql.delete, &[&new])
+                    .await
+                    .map_err(backend)?;
+            }
+            let e = to_sql_time(expires_at);
+            tx.execute(&self.sql.rename, &[&old, &new, &e])
+                .await
+                .map_err(backend)?;
+            if !changes.is_empty() {
+                write_values(&tx, &self.sql.write_values, new, changes).await?;
+            }
+            tx.commit().await.map_err(backend)?;
+            Ok(Ok(Applied::Done))
         }
-        let e = to_sql_time(expires_at);
-        tx.execute(&self.sql.rename, &[&old, &new, &e])
-            .await
-            .map_err(backend)?;
-        if !changes.is_empty() {
-            write_values(&tx, &self.sql.write_values, new, changes).await?;
-        }
-        tx.commit().await.map_err(backend)?;
-        Ok(Ok(Applied::Done))
+        .await;
+        client.finish(result)
     }
 
     async fn execute(
@@ -268,23 +287,31 @@ impl PostgresStore {
         sql: &str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<u64, StoreError> {
-        let client = self.pool.get().await.map_err(backend)?;
-        let stmt = client.prepare_cached(sql).await.map_err(backend)?;
-        client.execute(&stmt, params).await.map_err(backend)
+        let client = Pooled::get(&self.pool).await?;
+        let result = async {
+            let stmt = client.prepare_cached(sql).await.map_err(backend)?;
+            client.execute(&stmt, params).await.map_err(backend)
+        }
+        .await;
+        client.finish(result)
     }
 }
 
 impl SessionStore for PostgresStore {
     async fn load(&self, key: &StoreKey, now: u64) -> Result<Option<Record>, StoreError> {
         self.within(async {
-            let client = self.pool.get().await.map_err(backend)?;
-            let stmt = client
-                .prepare_cached(&self.sql.load)
-                .await
-                .map_err(backend)?;
-            let (k, n) = (&key.as_bytes()[..], to_sql_time(now));
-            let rows = client.query(&stmt, &[&k, &n]).await.map_err(backend)?;
-            to_record(&rows)
+            let client = Pooled::get(&self.pool).await?;
+            let result = async {
+                let stmt = client
+                    .prepare_cached(&self.sql.load)
+                    .await
+                    .map_err(backend)?;
+                let (k, n) = (&key.as_bytes()[..], to_sql_time(now));
+                let rows = client.query(&stmt, &[&k, &n]).await.map_err(backend)?;
+                to_record(&rows)
+            }
+            .await;
+            client.finish(result)
         })
         .await
     }

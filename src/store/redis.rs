@@ -16,19 +16,20 @@
 //! `appendfsync everysec` or `always` when logouts must survive a Redis restart.
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, RedisFuture, Value as RedisValue};
 
 use super::codec::{backend, encode_value};
 use super::{Applied, Changes, Created, Record, SessionStore, StoreError};
 use crate::id::StoreKey;
 
+mod conn;
 mod fields;
 mod scripts;
+
+use conn::{Conn, Link, Source};
 
 use fields::{change_args, pairs, to_record};
 
@@ -69,44 +70,9 @@ impl RedisOptions {
     }
 }
 
-/// One multiplexed, self-reconnecting connection to a node or a cluster.
-#[derive(Clone)]
-enum Conn {
-    Single(ConnectionManager),
-    Cluster(ClusterConnection),
-}
-
-impl redis::aio::ConnectionLike for Conn {
-    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, RedisValue> {
-        match self {
-            Conn::Single(c) => c.req_packed_command(cmd),
-            Conn::Cluster(c) => c.req_packed_command(cmd),
-        }
-    }
-
-    fn req_packed_commands<'a>(
-        &'a mut self,
-        pipeline: &'a redis::Pipeline,
-        offset: usize,
-        count: usize,
-    ) -> RedisFuture<'a, Vec<RedisValue>> {
-        match self {
-            Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
-            Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
-        }
-    }
-
-    fn get_db(&self) -> i64 {
-        match self {
-            Conn::Single(c) => c.get_db(),
-            Conn::Cluster(c) => c.get_db(),
-        }
-    }
-}
-
 /// Sessions in Redis (one node or a Cluster).
 pub struct RedisStore {
-    conn: Conn,
+    link: Arc<Link>,
     options: RedisOptions,
 }
 
@@ -115,10 +81,7 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(Scripts::new);
 
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kind = match self.conn {
-            Conn::Single(_) => "single",
-            Conn::Cluster(_) => "cluster",
-        };
+        let kind = self.link.kind();
         f.debug_struct("RedisStore")
             .field("kind", &kind)
             .field("options", &self.options)
@@ -143,16 +106,18 @@ impl RedisStore {
         let client = redis::Client::open(url).map_err(backend)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(options.deadline))
-            .set_response_timeout(Some(options.deadline))
+            // Our own deadline fires first and replaces the connection (see `conn`).
+            .set_response_timeout(Some(options.deadline + Duration::from_secs(1)))
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
         let manager = within(options.deadline, async {
-            ConnectionManager::new_with_config(client, config)
+            ConnectionManager::new_with_config(client.clone(), config.clone())
                 .await
                 .map_err(backend)
         })
         .await?;
-        RedisStore::new(Conn::Single(manager), options).await
+        let link = Link::new(Conn::Single(manager), Source::Single(client, config));
+        RedisStore::new(link, options).await
     }
 
     /// Connects to a Redis Cluster through any of its nodes (`redis://HOST:PORT` each).
@@ -173,7 +138,7 @@ impl RedisStore {
     ) -> Result<RedisStore, StoreError> {
         let client = redis::cluster::ClusterClient::builder(seeds.iter().map(String::as_str))
             .connection_timeout(options.deadline)
-            .response_timeout(options.deadline)
+            .response_timeout(options.deadline + Duration::from_secs(1))
             .retries(2)
             .build()
             .map_err(backend)?;
@@ -181,21 +146,24 @@ impl RedisStore {
             client.get_async_connection().await.map_err(backend)
         })
         .await?;
-        RedisStore::new(Conn::Cluster(conn), options).await
+        RedisStore::new(
+            Link::new(Conn::Cluster(conn), Source::Cluster(client)),
+            options,
+        )
+        .await
     }
 
     /// Loads the scripts up front, so even the first save is one round trip. (After a
     /// Redis restart flushes them, the first call of each script reloads it once.)
-    async fn new(conn: Conn, options: RedisOptions) -> Result<RedisStore, StoreError> {
-        let mut c = conn.clone();
-        within(options.deadline, async move {
+    async fn new(link: Arc<Link>, options: RedisOptions) -> Result<RedisStore, StoreError> {
+        link.run(options.deadline, |mut c| async move {
             for script in SCRIPTS.all() {
                 script.load_async(&mut c).await.map_err(backend)?;
             }
             Ok(())
         })
         .await?;
-        Ok(RedisStore { conn, options })
+        Ok(RedisStore { link, options })
     }
 
     /// The Redis key of a session.
@@ -215,11 +183,11 @@ impl RedisStore {
         for arg in args {
             invocation.arg(arg);
         }
-        let mut conn = self.conn.clone();
-        within(self.options.deadline, async move {
-            invocation.invoke_async(&mut conn).await.map_err(backend)
-        })
-        .await
+        self.link
+            .run(self.options.deadline, |mut conn| async move {
+                invocation.invoke_async(&mut conn).await.map_err(backend)
+            })
+            .await
     }
 
     async fn renew_steps(
@@ -259,13 +227,13 @@ impl RedisStore {
     }
 
     async fn del(&self, key: &str) -> Result<(), StoreError> {
-        let mut conn = self.conn.clone();
         let cmd = redis::cmd("DEL").arg(key).clone();
-        within(self.options.deadline, async move {
-            cmd.query_async::<i64>(&mut conn).await.map_err(backend)
-        })
-        .await
-        .map(|_| ())
+        self.link
+            .run(self.options.deadline, |mut conn| async move {
+                cmd.query_async::<i64>(&mut conn).await.map_err(backend)
+            })
+            .await
+            .map(|_| ())
     }
 }
 
@@ -281,12 +249,13 @@ async fn within<T>(
 
 impl SessionStore for RedisStore {
     async fn load(&self, key: &StoreKey, now: u64) -> Result<Option<Record>, StoreError> {
-        let mut conn = self.conn.clone();
         let cmd = redis::cmd("HGETALL").arg(self.key(key)).clone();
-        let fields: HashMap<String, String> = within(self.options.deadline, async move {
-            cmd.query_async(&mut conn).await.map_err(backend)
-        })
-        .await?;
+        let fields: HashMap<String, String> = self
+            .link
+            .run(self.options.deadline, |mut conn| async move {
+                cmd.query_async(&mut conn).await.map_err(backend)
+            })
+            .await?;
         to_record(fields, now)
     }
 

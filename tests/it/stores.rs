@@ -15,6 +15,8 @@
 mod any;
 #[cfg(feature = "memory")]
 mod memory;
+#[cfg(any(feature = "redis", feature = "postgres"))]
+mod outage;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "redis")]
