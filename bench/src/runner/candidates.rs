@@ -32,6 +32,14 @@ impl Service {
         }
     }
 
+    /// Command name of the service's processes, for their CPU time.
+    pub fn process_name(self) -> &'static str {
+        match self {
+            Service::Redis => "redis-server",
+            Service::Postgres => "postgres",
+        }
+    }
+
     /// Whether something listens on the service's port.
     pub fn is_up(self) -> bool {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port()));

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::candidates::Candidate;
 use super::http::{self, Jar};
-use super::procs::{cpu_ticks, Procs};
+use super::procs::{cpu_ticks, cpu_ticks_named, Procs};
 use super::wrk::{self, Load, WrkResult};
 
 /// The measured routes, in column order.
@@ -39,6 +39,9 @@ pub struct Sample {
     pub wrk: WrkResult,
     /// Server CPU time per request in microseconds over the window.
     pub cpu_us: f64,
+    /// CPU time per request of the store service (Redis, PostgreSQL), if the candidate
+    /// uses one; its other clients count too, so this is an upper bound.
+    pub store_cpu_us: Option<f64>,
 }
 
 /// Set by SIGINT, SIGTERM or SIGHUP: every wait checks it and gives up.
@@ -167,14 +170,21 @@ pub fn measure(
         seconds,
         connections,
     };
-    let before = cpu_ticks(running.pid);
+    let service = running.candidate.needs.map(|s| s.process_name());
+    let before = (cpu_ticks(running.pid), service.map(cpu_ticks_named));
     let wrk = run_wrk(&load, stop)?;
-    let ticks = cpu_ticks(running.pid).saturating_sub(before);
+    let after = (cpu_ticks(running.pid), service.map(cpu_ticks_named));
     if wrk.requests == 0 {
         return Err(format!("no request completed on {path}"));
     }
-    let cpu_us = ticks as f64 * 1e6 / ticks_per_second as f64 / wrk.requests as f64;
-    Ok(Sample { wrk, cpu_us })
+    let per_request =
+        |ticks: u64| ticks as f64 * 1e6 / ticks_per_second as f64 / wrk.requests as f64;
+    let store_ticks = after.1.zip(before.1).map(|(a, b)| a.saturating_sub(b));
+    Ok(Sample {
+        cpu_us: per_request(after.0.saturating_sub(before.0)),
+        store_cpu_us: store_ticks.map(per_request),
+        wrk,
+    })
 }
 
 fn run_wrk(load: &Load<'_>, stop: &AtomicBool) -> Result<WrkResult, String> {

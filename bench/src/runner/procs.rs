@@ -127,17 +127,34 @@ pub fn descendants(root: u32) -> Vec<u32> {
     found
 }
 
+fn ticks_of(pid: u32) -> Option<u64> {
+    let fields = stat_fields(pid)?;
+    // utime and stime are fields 14 and 15 of the stat line; `fields` starts at 3.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
 /// CPU time (user + system, all threads) of `pid` and its descendants, in clock ticks.
 pub fn cpu_ticks(pid: u32) -> u64 {
     std::iter::once(pid)
         .chain(descendants(pid))
-        .filter_map(|pid| {
-            let fields = stat_fields(pid)?;
-            // utime and stime are fields 14 and 15 of the stat line; `fields` starts at 3.
-            let utime: u64 = fields.get(11)?.parse().ok()?;
-            let stime: u64 = fields.get(12)?.parse().ok()?;
-            Some(utime + stime)
+        .filter_map(ticks_of)
+        .sum()
+}
+
+/// CPU time of every process whose command name is `name` (such as `redis-server`), in
+/// clock ticks. Only reads `/proc`: these processes are not the runner's.
+pub fn cpu_ticks_named(name: &str) -> u64 {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return 0;
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim() == name)
         })
+        .filter_map(ticks_of)
         .sum()
 }
 
@@ -175,6 +192,10 @@ mod tests {
             sleep(Duration::from_millis(20));
         }
         assert!(cpu_ticks(pid) > 0, "the busy loop shows up as CPU time");
+        assert!(
+            cpu_ticks_named("sh") >= cpu_ticks(pid),
+            "the busy shell is counted by name"
+        );
         procs.stop_all();
         assert!(procs.has_exited(pid));
         assert!(

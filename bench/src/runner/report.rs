@@ -17,6 +17,8 @@ pub struct Stats {
     pub p99_us: f64,
     /// Server CPU per request, µs.
     pub cpu_us: f64,
+    /// Store service CPU per request, µs, for candidates with a store service.
+    pub store_cpu_us: Option<f64>,
     /// Errors summed over the rounds.
     pub errors: u64,
     /// Rounds measured.
@@ -45,6 +47,9 @@ impl Stats {
             p50_us: pick(|s| s.wrk.p50_us),
             p99_us: pick(|s| s.wrk.p99_us),
             cpu_us: pick(|s| s.cpu_us),
+            store_cpu_us: samples[0]
+                .store_cpu_us
+                .map(|_| median(samples.iter().filter_map(|s| s.store_cpu_us).collect())),
             errors: samples.iter().map(|s| s.wrk.errors).sum(),
             rounds: samples.len(),
         })
@@ -140,14 +145,16 @@ pub fn render(meta: &Meta, rows: &[Row], codec: Option<&Codec>) -> String {
 const LEGEND: &str = "
 *session cost* is the candidate's server CPU per request minus its own framework's bare
 server's; *vs bare* and *vs flagon* divide its req/s by the bare server's and by
-`flagon-axum`'s (cookie sessions) on the same route. CPU time is the server process's
-only (Redis and PostgreSQL work is not in it).
+`flagon-axum`'s (cookie sessions) on the same route. *CPU µs/req* is the server
+process's own; *store CPU µs/req* is what Redis or PostgreSQL spent over the same window
+per request (an upper bound: their other clients count too).
 ";
 
 fn table(rows: &[Row]) -> String {
     let mut out = String::from(
         "| candidate | route | req/s | p50 ms | p99 ms | CPU µs/req | session cost µs/req | \
-         Set-Cookie B | vs bare | vs flagon |\n|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+         store CPU µs/req | Set-Cookie B | vs bare | vs flagon |\n\
+         |---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
     );
     for row in rows {
         for (route, path) in ROUTES.iter().enumerate() {
@@ -162,13 +169,16 @@ fn table(rows: &[Row]) -> String {
                 (true, Some(bytes)) => bytes.to_string(),
                 _ => "—".into(),
             };
+            let store = s
+                .store_cpu_us
+                .map_or_else(|| "—".into(), |us| format!("{us:.1}"));
             let errors = match s.errors {
                 0 => String::new(),
                 n => format!(" ({n} errors)"),
             };
             let _ = writeln!(
                 out,
-                "| {} | {path} | {}{errors} | {:.2} | {:.2} | {:.1} | {cost} | {cookie} | {} | {} |",
+                "| {} | {path} | {}{errors} | {:.2} | {:.2} | {:.1} | {cost} | {store} | {cookie} | {} | {} |",
                 row.candidate.name,
                 thousands(s.rps),
                 s.p50_us / 1e3,

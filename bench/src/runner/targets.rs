@@ -153,6 +153,7 @@ mod tests {
                         p50_us: 1.0,
                         p99_us: 2.0,
                         cpu_us,
+                        store_cpu_us: None,
                         errors: 0,
                         rounds: 1,
                     },
