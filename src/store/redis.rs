@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::codec::{backend, encode_value};
+use super::codec::{backend, encode_value, SetupError};
 use super::{Applied, Changes, Created, Record, SessionStore, StoreError};
 use crate::id::StoreKey;
 
@@ -42,8 +42,8 @@ pub struct RedisOptions {
     /// Longest time one operation may take, reconnecting included (default 500 ms).
     pub deadline: Duration,
     /// Text put before every session key (default `flagon:`); the key is
-    /// `PREFIX{HEX}`, the braces being the Cluster hash tag. Keep application keys out of
-    /// this namespace.
+    /// `PREFIX{HEX}`, the braces being the Cluster hash tag, so the prefix itself may not
+    /// contain braces. Keep application keys out of this namespace.
     pub prefix: String,
 }
 
@@ -103,6 +103,7 @@ impl RedisStore {
     /// # Errors
     /// [`StoreError`] when the URL is invalid or the node does not answer in time.
     pub async fn connect_with(url: &str, options: RedisOptions) -> Result<RedisStore, StoreError> {
+        check_prefix(&options)?;
         let client = redis::Client::open(url).map_err(backend)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(options.deadline))
@@ -136,6 +137,7 @@ impl RedisStore {
         seeds: &[String],
         options: RedisOptions,
     ) -> Result<RedisStore, StoreError> {
+        check_prefix(&options)?;
         let client = redis::cluster::ClusterClient::builder(seeds.iter().map(String::as_str))
             .connection_timeout(options.deadline)
             .response_timeout(options.deadline + Duration::from_secs(1))
@@ -237,6 +239,16 @@ impl RedisStore {
     }
 }
 
+/// A prefix with braces would move the hash tag and split sessions across slots.
+fn check_prefix(options: &RedisOptions) -> Result<(), StoreError> {
+    if options.prefix.contains(['{', '}']) {
+        return Err(backend(SetupError(
+            "redis key prefix must not contain braces: they would change the Cluster hash slot",
+        )));
+    }
+    Ok(())
+}
+
 /// Runs `work` under `deadline`, turning a timeout into [`StoreError::Timeout`].
 async fn within<T>(
     deadline: Duration,
@@ -332,5 +344,18 @@ impl SessionStore for RedisStore {
     /// Redis expires sessions itself (TTL); nothing to do.
     async fn sweep(&self, _now: u64) -> Result<u64, StoreError> {
         Ok(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn braces_in_prefix_are_refused() {
+        assert!(check_prefix(&RedisOptions::default()).is_ok());
+        for bad in ["x{", "}x", "{t}"] {
+            assert!(check_prefix(&RedisOptions::default().prefix(bad)).is_err());
+        }
     }
 }

@@ -63,3 +63,52 @@ pub(super) fn to_record(
     }
     Ok(Some(Record::new(data, created_at, expires_at)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Value;
+
+    fn hash(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(f, v)| ((*f).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn hashes_become_records_or_calm_errors() {
+        let ok = to_record(hash(&[("c", "5"), ("e", "100"), ("v:a", "1")]), 50);
+        let record = ok.expect("decodes").expect("live");
+        assert_eq!(record.data.get("a"), Some(&Value::Int(1)));
+        assert_eq!((record.created_at, record.expires_at), (5, 100));
+        let expired = to_record(hash(&[("c", "5"), ("e", "100")]), 100);
+        assert!(expired.expect("decodes").is_none());
+        let sealed = to_record(hash(&[("c", "5"), ("e", "100"), ("s", "1")]), 50);
+        assert!(
+            sealed.expect("decodes").is_none(),
+            "a record being renewed away loaded"
+        );
+        assert!(to_record(HashMap::new(), 50).expect("empty").is_none());
+        for corrupt in [
+            hash(&[("e", "100")]),
+            hash(&[("c", "x"), ("e", "100")]),
+            hash(&[("c", "5"), ("e", "100"), ("v:a", "{not json")]),
+        ] {
+            assert!(matches!(
+                to_record(corrupt, 50),
+                Err(StoreError::Corrupt(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn change_args_follow_the_script_layout() {
+        let mut changes = Changes::default();
+        changes.clear = true;
+        changes.set.insert("a".into(), Some(Value::Int(1)));
+        changes.set.insert("b".into(), None);
+        let args = change_args(&changes);
+        assert_eq!(args, ["1", "1", "v:a", "1", "v:b"]);
+    }
+}
