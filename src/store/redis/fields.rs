@@ -104,8 +104,10 @@ mod tests {
 
     #[test]
     fn change_args_follow_the_script_layout() {
-        let mut changes = Changes::default();
-        changes.clear = true;
+        let mut changes = Changes {
+            clear: true,
+            ..Changes::default()
+        };
         changes.set.insert("a".into(), Some(Value::Int(1)));
         changes.set.insert("b".into(), None);
         let args = change_args(&changes);
