@@ -2,11 +2,11 @@
 //!
 //! | spec | store |
 //! |---|---|
-//! | `memory` or `memory:MAX_ENTRIES` | [`MemoryStore`](super::memory::MemoryStore) (feature `memory`) |
-//! | `sqlite:PATH` | [`SqliteStore`](super::sqlite::SqliteStore) on the file `PATH`, created if missing (feature `sqlite`) |
-//! | `redis://HOST:PORT[/DB]`, `rediss://…` | [`RedisStore`](super::redis::RedisStore) on one node (feature `redis`) |
-//! | `redis+cluster://H1:P1,H2:P2,…` | [`RedisStore`](super::redis::RedisStore) on a Redis Cluster; the comma-separated seed nodes are each reached as `redis://Hn:Pn` and the rest of the cluster is discovered (feature `redis`) |
-//! | `postgres://…`, `postgresql://…` | [`PostgresStore`](super::postgres::PostgresStore), libpq-style URL, table `flagon_sessions` (feature `postgres`) |
+//! | `memory` or `memory:MAX_ENTRIES` | `store::memory::MemoryStore` (feature `memory`) |
+//! | `sqlite:PATH` | `store::sqlite::SqliteStore` on the file `PATH`, created if missing (feature `sqlite`) |
+//! | `redis://HOST:PORT[/DB]`, `rediss://…` | `store::redis::RedisStore` on one node (feature `redis`) |
+//! | `redis+cluster://H1:P1,H2:P2,…` | `store::redis::RedisStore` on a Redis Cluster; the comma-separated seed nodes are each reached as `redis://Hn:Pn` and the rest of the cluster is discovered (feature `redis`) |
+//! | `postgres://…`, `postgresql://…` | `store::postgres::PostgresStore`, libpq-style URL, table `flagon_sessions` (feature `postgres`) |
 //!
 //! Errors never repeat the spec, since a URL may carry a password.
 
