@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `memory` or `memory:MAX_ENTRIES` | `store::memory::MemoryStore` (feature `memory`) |
 //! | `sqlite:PATH` | `store::sqlite::SqliteStore` on the file `PATH`, created if missing (feature `sqlite`) |
-//! | `redis://HOST:PORT[/DB]`, `rediss://…` | `store::redis::RedisStore` on one node (feature `redis`) |
+//! | `redis://HOST:PORT[/DB]` (no TLS: `rediss://` is not compiled in) | `store::redis::RedisStore` on one node (feature `redis`) |
 //! | `redis+cluster://H1:P1,H2:P2,…` | `store::redis::RedisStore` on a Redis Cluster; the comma-separated seed nodes are each reached as `redis://Hn:Pn` and the rest of the cluster is discovered (feature `redis`) |
 //! | `postgres://…`, `postgresql://…` | `store::postgres::PostgresStore`, libpq-style URL, table `flagon_sessions` (feature `postgres`) |
 //!
@@ -66,7 +66,7 @@ impl AnyStore {
         if let Some(seeds) = spec.strip_prefix("redis+cluster://") {
             return connect_redis(seeds, true).await;
         }
-        if spec.starts_with("redis://") || spec.starts_with("rediss://") {
+        if spec.starts_with("redis://") {
             return connect_redis(spec, false).await;
         }
         if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {

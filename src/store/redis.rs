@@ -90,7 +90,7 @@ impl std::fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
-    /// Connects to one Redis node (`redis://HOST:PORT[/DB]`, `rediss://…`).
+    /// Connects to one Redis node (`redis://[:PASSWORD@]HOST:PORT[/DB]`; TLS is not compiled in).
     ///
     /// # Errors
     /// [`StoreError`] when the URL is invalid or the node does not answer in time.
