@@ -201,3 +201,30 @@ async fn postgres_connections_killed_mid_write_leave_no_torn_record() {
         "nothing was killed or written"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_sweep_removes_expired_in_batches_and_keeps_live() {
+    let Some((store, client, table)) = fresh("batch", Duration::from_secs(5)).await else {
+        return;
+    };
+    let now = unix_now() as i64;
+    let fill = format!(
+        "INSERT INTO {table} (key, created_at, expires_at)
+         SELECT sha256(i::text::bytea), $1::bigint - 100, $1::bigint - (i % 2) FROM generate_series(1, 2500) i"
+    );
+    client
+        .execute(&fill, &[&now])
+        .await
+        .expect("insert expired rows");
+    let live = flagon::store::conformance::create_live(&store, Map::new()).await;
+    let removed = store.sweep(now as u64).await.expect("sweep");
+    eprintln!(
+        "[postgres] one sweep removed {removed} of 2,500 expired sessions (batches of 1,000)"
+    );
+    let left = count(&client, &table).await;
+    let kept = store.load(&live, now as u64).await.expect("load").is_some();
+    drop_tables(&client, &table).await;
+    assert_eq!(removed, 2_500);
+    assert_eq!(left, 1, "only the live session is left");
+    assert!(kept, "the sweep removed a live session");
+}

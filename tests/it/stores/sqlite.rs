@@ -196,3 +196,32 @@ async fn check_every_record(path: &Path) -> u64 {
     }
     keys.len() as u64
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_sweep_removes_expired_in_batches_and_keeps_live() {
+    let db = TempDb::new("sweep");
+    let store = SqliteStore::open(&db.0).await.expect("open sqlite");
+    let now = unix_now();
+    for n in 0..2_500u64 {
+        let mut data = Map::new();
+        data.insert("n".into(), Value::Int(n as i64));
+        let record = flagon::store::Record::new(data, now - 100, now - 1 + n % 2);
+        let key = flagon::store::conformance::fresh_key();
+        store.create(&key, &record).await.expect("create");
+    }
+    let live = create_live(&store, Map::new()).await;
+    let removed = store.sweep(now).await.expect("sweep");
+    eprintln!("[sqlite] one sweep removed {removed} of 2,500 expired sessions (batches of 1,000)");
+    assert_eq!(removed, 2_500);
+    assert_eq!(
+        raw_count(&db.0, "flagon_sessions"),
+        1,
+        "only the live session is left"
+    );
+    assert_eq!(
+        raw_count(&db.0, "flagon_session_values"),
+        0,
+        "values of swept sessions left"
+    );
+    assert!(store.load(&live, now).await.expect("load").is_some());
+}
