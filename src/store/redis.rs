@@ -109,7 +109,7 @@ impl RedisStore {
             .set_connection_timeout(Some(options.deadline))
             // Our own deadline fires first and replaces the connection (see `conn`).
             .set_response_timeout(Some(options.deadline + Duration::from_secs(1)))
-            .set_number_of_retries(2)
+            .set_number_of_retries(0)
             .set_max_delay(Duration::from_millis(500));
         let manager = within(options.deadline, async {
             ConnectionManager::new_with_config(client.clone(), config.clone())
