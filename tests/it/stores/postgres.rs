@@ -228,3 +228,24 @@ async fn postgres_sweep_removes_expired_in_batches_and_keeps_live() {
     assert_eq!(left, 1, "only the live session is left");
     assert!(kept, "the sweep removed a live session");
 }
+
+/// The store guide's `synchronous_commit` URL option parses and takes effect.
+#[tokio::test]
+async fn postgres_url_options_reach_the_server() {
+    let url = format!("{URL}?options=-c%20synchronous_commit%3Doff");
+    let (client, conn) = match tokio_postgres::connect(&url, tokio_postgres::NoTls).await {
+        Ok(pair) => pair,
+        Err(e) => return super::skip_or_fail("PostgreSQL on 127.0.0.1:5432 (db test)", &e),
+    };
+    tokio::spawn(conn);
+    let row = client
+        .query_one("SHOW synchronous_commit", &[])
+        .await
+        .expect("show");
+    assert_eq!(row.get::<_, String>(0), "off");
+    assert!(
+        PostgresStore::connect_with(&url, PostgresOptions::default())
+            .await
+            .is_ok()
+    );
+}
