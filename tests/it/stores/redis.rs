@@ -242,3 +242,82 @@ async fn redis_one_round_trip_per_load_and_save_on_one_connection() {
         "the store multiplexes everything over one connection"
     );
 }
+
+/// The Cluster hash slot of a hash tag: CRC16/XMODEM mod 16384.
+fn slot(tag: &str) -> u16 {
+    let mut crc: u16 = 0;
+    for byte in tag.bytes() {
+        crc ^= u16::from(byte) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc % 16384
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_node_down_fails_its_slots_within_deadline() {
+    if !redis_server::available() {
+        return super::skip_or_fail("redis-server", &"not installed");
+    }
+    let mut cluster = RedisCluster::start();
+    let deadline = Duration::from_millis(500);
+    let store = RedisStore::connect_cluster_with(&cluster.seeds(), options().deadline(deadline))
+        .await
+        .expect("connect to the test's cluster");
+    let mut keys = Vec::new();
+    for _ in 0..30 {
+        keys.push(create_live(&store, Map::new()).await);
+    }
+    cluster.node(0).kill();
+    let (mut failed, mut served, mut worst) = (0, 0, Duration::ZERO);
+    for key in &keys {
+        let started = Instant::now();
+        let result = store.load(key, unix_now()).await;
+        let took = started.elapsed();
+        worst = worst.max(took);
+        assert!(
+            took <= deadline + Duration::from_millis(100),
+            "load took {took:?}"
+        );
+        match result {
+            Ok(Some(_)) => served += 1,
+            Ok(None) => panic!("a session on a live node vanished"),
+            Err(_) => failed += 1,
+        }
+    }
+    eprintln!(
+        "[redis-cluster] 1 of 3 masters down: {served} sessions served, {failed} failed \
+         (worst {worst:?}, deadline {deadline:?})"
+    );
+    assert!(
+        served > 0 && failed > 0,
+        "30 random sessions should span all 3 nodes"
+    );
+    cluster.node(0).restart();
+    cluster.wait_healthy();
+    let back = Instant::now();
+    loop {
+        let mut errors = 0;
+        for key in &keys {
+            errors += usize::from(store.load(key, unix_now()).await.is_err());
+        }
+        if errors == 0 {
+            break;
+        }
+        assert!(
+            back.elapsed() < Duration::from_secs(10),
+            "cluster never served again"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!(
+        "[redis-cluster] node restarted (no persistence: its sessions are gone, not errors); \
+         every load answers again {:?} after cluster_state:ok",
+        back.elapsed()
+    );
+}

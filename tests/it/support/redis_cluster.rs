@@ -66,4 +66,14 @@ impl RedisCluster {
     pub(crate) fn ports(&self) -> Vec<u16> {
         self.nodes.iter().map(RedisServer::port).collect()
     }
+
+    /// Node `i`, to kill or restart it (a restarted node rejoins from its nodes.conf).
+    pub(crate) fn node(&mut self, i: usize) -> &mut RedisServer {
+        &mut self.nodes[i]
+    }
+
+    /// Waits until every node reports `cluster_state:ok` again.
+    pub(crate) fn wait_healthy(&self) {
+        self.wait_ok();
+    }
 }
