@@ -298,6 +298,10 @@ async fn redis_cluster_node_down_fails_its_slots_within_deadline() {
         served > 0 && failed > 0,
         "30 random sessions should span all 3 nodes"
     );
+    // `redis-cli --cluster create` gives the first node slots 0..=5460: exactly the
+    // sessions hashed there fail, none on the live nodes.
+    let on_dead = keys.iter().filter(|k| slot(&k.to_hex()) <= 5460).count();
+    assert_eq!(failed, on_dead, "sessions on live nodes failed too");
     cluster.node(0).restart();
     cluster.wait_healthy();
     let back = Instant::now();
