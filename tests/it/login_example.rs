@@ -19,20 +19,31 @@ fn app() -> axum::Router {
 async fn classic_login_flow() {
     let app = app();
     let index = get(&app, "/", None).await;
-    assert!(index.body.contains("<form method=\"post\" action=\"/login\">"));
+    assert!(index
+        .body
+        .contains("<form method=\"post\" action=\"/login\">"));
     assert_eq!(get(&app, "/dashboard", None).await.body, "Access denied!");
 
     let failed = send(&app, "POST", "/login", &[], Some("username=mallory")).await;
-    assert_eq!((failed.status, failed.body.as_str()), (StatusCode::OK, "Login failed!"));
+    assert_eq!(
+        (failed.status, failed.body.as_str()),
+        (StatusCode::OK, "Login failed!")
+    );
     assert_eq!(failed.set_cookie(), None);
 
     let login = send(&app, "POST", "/login", &[], Some("username=admin")).await;
     assert_eq!(login.body, "Logged in successfully!");
     let cookie = login.cookie_pair();
-    assert_eq!(get(&app, "/dashboard", Some(&cookie)).await.body, "Welcome to the dashboard!");
+    assert_eq!(
+        get(&app, "/dashboard", Some(&cookie)).await.body,
+        "Welcome to the dashboard!"
+    );
 
     let logout = get(&app, "/logout", Some(&cookie)).await;
     assert_eq!(logout.body, "Logged out successfully!");
-    assert!(logout.set_cookie().unwrap().starts_with("session=; Expires=Thu, 01 Jan 1970"));
+    assert!(logout
+        .set_cookie()
+        .unwrap()
+        .starts_with("session=; Expires=Thu, 01 Jan 1970"));
     assert_eq!(get(&app, "/dashboard", None).await.body, "Access denied!");
 }

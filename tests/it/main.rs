@@ -9,12 +9,14 @@ mod fuzz_regressions;
 mod interop;
 mod login_example;
 mod markers;
+#[cfg(feature = "redis")]
+mod outage;
 mod proptests;
 mod save_rules;
 mod scenarios;
-mod tamper;
-mod vectors;
 #[cfg(feature = "memory")]
 mod store_scenarios;
 #[cfg(feature = "test-util")]
 mod stores;
+mod tamper;
+mod vectors;

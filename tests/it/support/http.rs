@@ -44,27 +44,42 @@ impl Reply {
 
     /// Does `Vary` list `Cookie`?
     pub(crate) fn varies_on_cookie(&self) -> bool {
-        self.headers
-            .get_all(http::header::VARY)
-            .iter()
-            .any(|v| v.to_str().unwrap().split(',').any(|t| t.trim().eq_ignore_ascii_case("cookie")))
+        self.headers.get_all(http::header::VARY).iter().any(|v| {
+            v.to_str()
+                .unwrap()
+                .split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("cookie"))
+        })
     }
 }
 
 /// Sends `method path` with the given `Cookie` header fields (and an optional form body).
-pub(crate) async fn send(app: &Router, method: &str, path: &str, cookies: &[&str], form: Option<&str>) -> Reply {
+pub(crate) async fn send(
+    app: &Router,
+    method: &str,
+    path: &str,
+    cookies: &[&str],
+    form: Option<&str>,
+) -> Reply {
     let mut builder = Request::builder().method(method).uri(path);
     for cookie in cookies {
         builder = builder.header(http::header::COOKIE, *cookie);
     }
     let body = match form {
         Some(form) => {
-            builder = builder.header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            builder = builder.header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            );
             Body::from(form.to_owned())
         }
         None => Body::empty(),
     };
-    let response = app.clone().oneshot(builder.body(body).unwrap()).await.unwrap();
+    let response = app
+        .clone()
+        .oneshot(builder.body(body).unwrap())
+        .await
+        .unwrap();
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
