@@ -143,6 +143,7 @@ pub fn all(paths: &Paths) -> Vec<Candidate> {
         ),
         rust("axum-extra-signed", Axum, true, paths),
         rust("bare-actix", Actix, false, paths),
+        rust("flagon-actix", Actix, true, paths),
         rust("actix-session-cookie", Actix, true, paths),
         server_side(
             rust("actix-session-redis", Actix, true, paths),
