@@ -217,6 +217,65 @@ pub fn thousands(value: f64) -> String {
 mod tests {
     use super::*;
 
+    fn stats(rps: f64, cpu_us: f64) -> Stats {
+        Stats {
+            rps,
+            p50_us: 250.0,
+            p99_us: 1500.0,
+            cpu_us,
+            store_cpu_us: None,
+            errors: 0,
+            rounds: 3,
+        }
+    }
+
+    #[test]
+    fn renders_rows_ratios_notes_and_targets() {
+        let paths = super::super::candidates::Paths {
+            bin_dir: "/b".into(),
+            gunicorn: None,
+            flask_dir: "/f".into(),
+            sqlite_file: "/s".into(),
+        };
+        let mut rows: Vec<Row> = super::super::candidates::all(&paths)
+            .into_iter()
+            .map(|candidate| Row {
+                candidate,
+                set_cookie_bytes: Some(85),
+                stats: [None, None],
+                note: None,
+            })
+            .collect();
+        rows[0].stats = [Some(stats(40_000.0, 8.0)), Some(stats(40_000.0, 8.0))];
+        rows[1].stats = [Some(stats(30_000.0, 10.5)), None];
+        rows[2].note = Some("exited at start".into());
+        let meta = Meta {
+            mode: "quick".into(),
+            date: "today".into(),
+            commit: "abc".into(),
+            cpu: "cpu".into(),
+            rounds: 3,
+            seconds: 1,
+            connections: 32,
+            load: "1 1 1".into(),
+            elapsed_s: 42,
+        };
+        let text = render(&meta, &rows, None);
+        assert!(
+            text.contains(
+                "| bare-axum | /counter | 40,000 | 0.25 | 1.50 | 8.0 | — | — | — | 1.00× | 1.33× |"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("| flagon-axum | /counter | 30,000 | 0.25 | 1.50 | 10.5 | +2.5 | — | 85 | 0.75× | 1.00× |"), "{text}");
+        assert!(
+            !text.contains("| flagon-axum | /read"),
+            "no row without numbers"
+        );
+        assert!(text.contains(&format!("- `{}`: exited at start", rows[2].candidate.name)));
+        assert!(text.contains("load runs took 42 s") && text.contains("## Targets"));
+    }
+
     #[test]
     fn formatting() {
         assert_eq!(thousands(75123.4), "75,123");
