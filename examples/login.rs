@@ -15,12 +15,15 @@
 //! `--features redis` / `--features postgres`).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::response::Html;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use flagon::axum::SessionLayer;
 use flagon::store::any::AnyStore;
+use flagon::store::sweeper::spawn_sweeper;
 use flagon::{Key, Session, SessionConfig, SessionError};
 use serde::Deserialize;
 
@@ -122,7 +125,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = store_spec();
     let layer = match store.as_str() {
         "cookie" => SessionLayer::new(config)?,
-        spec => SessionLayer::new(config)?.with_store(AnyStore::connect(spec).await?),
+        spec => {
+            let store = Arc::new(AnyStore::connect(spec).await?);
+            // Expired sessions are never served; this only reclaims their space.
+            spawn_sweeper(store.clone(), Duration::from_secs(300));
+            SessionLayer::new(config)?.with_store(store)
+        }
     };
     let port: u16 = match std::env::var("PORT") {
         Ok(port) => port

@@ -32,7 +32,18 @@ pub(super) async fn open<'a>(
         return Ok(fresh(shared));
     };
     let key = id.store_key();
-    match deadline(shared, store.load(&key, now)).await? {
+    let loaded = match deadline(shared, store.load(&key, now)).await {
+        Err(StoreError::Corrupt(why)) => {
+            // A record we cannot read is not a session we can serve; the id is not adopted.
+            tracing::warn!(
+                why,
+                "stored session record is corrupt; starting an empty session"
+            );
+            None
+        }
+        other => other?,
+    };
+    match loaded {
         Some(record) => Ok(Opened {
             session: Session::from_state(State::new(record.data), Some(shared.clone())),
             origin: Origin::Stored(Some(Loaded {

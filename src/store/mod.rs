@@ -209,3 +209,61 @@ pub trait SessionStore: Send + Sync + 'static {
     /// expire records natively (Redis TTL) may do nothing and return 0.
     fn sweep(&self, now: u64) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
+
+/// A shared store is a store, so one store can serve a layer and a
+/// [`spawn_sweeper`](sweeper::spawn_sweeper) task (or several layers) at once.
+impl<S: SessionStore> SessionStore for std::sync::Arc<S> {
+    fn load(
+        &self,
+        key: &StoreKey,
+        now: u64,
+    ) -> impl Future<Output = Result<Option<Record>, StoreError>> + Send {
+        S::load(self, key, now)
+    }
+
+    fn create(
+        &self,
+        key: &StoreKey,
+        record: &Record,
+    ) -> impl Future<Output = Result<Created, StoreError>> + Send {
+        S::create(self, key, record)
+    }
+
+    fn apply(
+        &self,
+        key: &StoreKey,
+        changes: &Changes,
+        expires_at: u64,
+        now: u64,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send {
+        S::apply(self, key, changes, expires_at, now)
+    }
+
+    fn renew(
+        &self,
+        old: &StoreKey,
+        new: &StoreKey,
+        changes: &Changes,
+        expires_at: u64,
+        now: u64,
+    ) -> impl Future<Output = Result<Result<Applied, Created>, StoreError>> + Send {
+        S::renew(self, old, new, changes, expires_at, now)
+    }
+
+    fn touch(
+        &self,
+        key: &StoreKey,
+        expires_at: u64,
+        now: u64,
+    ) -> impl Future<Output = Result<Applied, StoreError>> + Send {
+        S::touch(self, key, expires_at, now)
+    }
+
+    fn delete(&self, key: &StoreKey) -> impl Future<Output = Result<(), StoreError>> + Send {
+        S::delete(self, key)
+    }
+
+    fn sweep(&self, now: u64) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        S::sweep(self, now)
+    }
+}

@@ -349,3 +349,65 @@ async fn a_5xx_handler_saves_nothing_to_the_store() {
     assert_eq!(counts.writes(), 0);
     assert_eq!(reply.set_cookie(), None);
 }
+
+/// A memory store whose stored bytes have rotted: every load reports corruption.
+struct Rotten(MemoryStore);
+
+impl SessionStore for Rotten {
+    async fn load(&self, _: &StoreKey, _: u64) -> Result<Option<Record>, StoreError> {
+        Err(StoreError::Corrupt("test: rotten record"))
+    }
+    async fn create(&self, key: &StoreKey, record: &Record) -> Result<Created, StoreError> {
+        self.0.create(key, record).await
+    }
+    async fn apply(
+        &self,
+        key: &StoreKey,
+        changes: &Changes,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<Applied, StoreError> {
+        self.0.apply(key, changes, expires_at, now).await
+    }
+    async fn renew(
+        &self,
+        old: &StoreKey,
+        new: &StoreKey,
+        changes: &Changes,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<Result<Applied, Created>, StoreError> {
+        self.0.renew(old, new, changes, expires_at, now).await
+    }
+    async fn touch(
+        &self,
+        key: &StoreKey,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<Applied, StoreError> {
+        self.0.touch(key, expires_at, now).await
+    }
+    async fn delete(&self, key: &StoreKey) -> Result<(), StoreError> {
+        self.0.delete(key).await
+    }
+    async fn sweep(&self, now: u64) -> Result<u64, StoreError> {
+        self.0.sweep(now).await
+    }
+}
+
+#[tokio::test]
+async fn a_corrupt_record_is_an_empty_session_not_an_outage() {
+    let layer = SessionLayer::new(config())
+        .unwrap()
+        .with_store(Rotten(MemoryStore::new(10)));
+    let app = routes().layer(layer);
+    let cookie = fetch(&app, "/put/a", None).await.cookie_pair();
+    let read = fetch(&app, "/keys", Some(&cookie)).await;
+    assert_eq!((read.status, read.body.as_str()), (StatusCode::OK, ""));
+    let write = fetch(&app, "/put/b", Some(&cookie)).await;
+    assert_ne!(
+        write.cookie_pair(),
+        cookie,
+        "the unreadable id is not adopted"
+    );
+}
