@@ -5,6 +5,9 @@
 //! server in a store. The cookie is Flask's own format, byte for byte, so a Rust service
 //! and a Flask app with the same `SECRET_KEY` share one login.
 #![doc = include_str!("../docs/guide.md")]
+// Without a framework adapter (codec-only builds such as the CLI) the engine has no
+// caller; it is still compiled so those builds type-check it.
+#![cfg_attr(not(any(feature = "axum", feature = "actix")), allow(dead_code, unused_imports))]
 
 #[cfg(feature = "actix")]
 pub mod actix;
