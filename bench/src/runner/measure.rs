@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::candidates::Candidate;
 use super::http::{self, Jar};
-use super::procs::{cpu_ticks, cpu_ticks_named, Procs};
+use super::procs::{cpu_ticks, cpu_ticks_named, ticks_between, Procs};
 use super::wrk::{self, Load, WrkResult};
 
 /// The measured routes, in column order.
@@ -179,7 +179,7 @@ pub fn measure(
     }
     let per_request =
         |ticks: u64| ticks as f64 * 1e6 / ticks_per_second as f64 / wrk.requests as f64;
-    let store_ticks = after.1.zip(before.1).map(|(a, b)| a.saturating_sub(b));
+    let store_ticks = after.1.zip(before.1).map(|(a, b)| ticks_between(&b, &a));
     Ok(Sample {
         cpu_us: per_request(after.0.saturating_sub(before.0)),
         store_cpu_us: store_ticks.map(per_request),

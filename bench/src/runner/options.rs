@@ -44,7 +44,7 @@ impl Options {
         Options {
             mode: "full",
             rounds: 5,
-            seconds: 4,
+            seconds: 3,
             warmup: 2,
             warmup_routes: 2,
             connections: 32,
@@ -118,7 +118,7 @@ mod tests {
     #[test]
     fn quick_full_and_overrides() {
         let full = parse(&["--bin-dir", "/b"]).unwrap();
-        assert_eq!((full.mode, full.rounds, full.seconds), ("full", 5, 4));
+        assert_eq!((full.mode, full.rounds, full.seconds), ("full", 5, 3));
         let quick = parse(&["--bin-dir", "/b", "--quick", "--rounds", "1", "--strict"]).unwrap();
         assert_eq!((quick.mode, quick.rounds, quick.seconds), ("quick", 1, 1));
         assert!(quick.strict && !full.strict);

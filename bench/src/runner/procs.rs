@@ -1,6 +1,7 @@
 //! Processes the runner starts: servers pinned to core 0, stopped by PID, and their CPU
 //! time from `/proc`.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::os::unix::process::CommandExt;
@@ -143,18 +144,35 @@ pub fn cpu_ticks(pid: u32) -> u64 {
         .sum()
 }
 
-/// CPU time of every process whose command name is `name` (such as `redis-server`), in
-/// clock ticks. Only reads `/proc`: these processes are not the runner's.
-pub fn cpu_ticks_named(name: &str) -> u64 {
+/// CPU time of every process whose command name is `name` (such as `redis-server`),
+/// per PID, in clock ticks, counting the reaped children of each too (a PostgreSQL
+/// backend that exits moves its time into the postmaster's). Only reads `/proc`: these
+/// processes are not the runner's.
+pub fn cpu_ticks_named(name: &str) -> BTreeMap<u32, u64> {
     let Ok(entries) = fs::read_dir("/proc") else {
-        return 0;
+        return BTreeMap::new();
     };
     entries
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
             fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim() == name)
         })
-        .filter_map(ticks_of)
+        .filter_map(|pid| {
+            let fields = stat_fields(pid)?;
+            let sum = (11..15)
+                .map(|i| fields.get(i)?.parse::<u64>().ok())
+                .sum::<Option<u64>>()?;
+            Some((pid, sum))
+        })
+        .collect()
+}
+
+/// Ticks spent between two [`cpu_ticks_named`] snapshots: per PID, so a process that
+/// starts or ends in between does not swing the total (one that started counts whole).
+pub fn ticks_between(before: &BTreeMap<u32, u64>, after: &BTreeMap<u32, u64>) -> u64 {
+    after
+        .iter()
+        .map(|(pid, ticks)| ticks.saturating_sub(before.get(pid).copied().unwrap_or(0)))
         .sum()
 }
 
@@ -192,10 +210,15 @@ mod tests {
             sleep(Duration::from_millis(20));
         }
         assert!(cpu_ticks(pid) > 0, "the busy loop shows up as CPU time");
+        let by_name = cpu_ticks_named("sh");
         assert!(
-            cpu_ticks_named("sh") >= cpu_ticks(pid),
+            by_name.get(&pid).is_some_and(|&t| t > 0),
             "the busy shell is counted by name"
         );
+        let mut later = by_name.clone();
+        later.insert(u32::MAX, 5);
+        later.insert(pid, by_name[&pid] + 2);
+        assert_eq!(ticks_between(&by_name, &later), 7);
         procs.stop_all();
         assert!(procs.has_exited(pid));
         assert!(
