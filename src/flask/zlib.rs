@@ -46,6 +46,9 @@ thread_local! {
 /// zlib writes into a buffer of `raw.len() - 2` bytes: if the stream does not end within
 /// it, the compressed form would not pay, and zlib stops early instead of finishing.
 fn compress_if_smaller(raw: &[u8]) -> Option<Vec<u8>> {
+    if cannot_pay(raw) {
+        return None;
+    }
     let room = raw.len().checked_sub(2)?;
     DEFLATE.with(|cell| {
         let mut slot = cell.borrow_mut();
@@ -55,6 +58,60 @@ fn compress_if_smaller(raw: &[u8]) -> Option<Vec<u8>> {
         let status = z.compress_vec(raw, &mut out, FlushCompress::Finish).ok()?;
         (status == Status::StreamEnd && out.len() <= room).then_some(out)
     })
+}
+
+/// True when zlib at level 6 provably cannot make `raw` two bytes shorter, so calling it
+/// can be skipped without changing a byte of output. `deflateReset` clears a 64 KiB hash
+/// table, which is most of the cost of signing a small session.
+///
+/// The bound: when no 3-byte sequence occurs twice, deflate finds no match and emits only
+/// literals, in one block (zlib ends a block at 16 Ki symbols; we stop at 1 KiB). That
+/// block is stored (at least `n + 5` bytes), fixed Huffman (3 header bits, 8 or 9 bits per
+/// literal, 7 for end-of-block) or dynamic (at least 29 header bits, `n·H` bits of
+/// literals where `H` is the bytes' empirical entropy, since no prefix code beats it, and
+/// 1 bit of end-of-block). zlib adds a 2-byte header and a 4-byte Adler-32.
+fn cannot_pay(raw: &[u8]) -> bool {
+    let n = raw.len();
+    if n == 0 {
+        return true;
+    }
+    if n > 1024 || may_repeat_a_trigram(raw) {
+        return false;
+    }
+    let mut counts = [0u32; 256];
+    let mut fixed_bits: usize = 3 + 7;
+    for &byte in raw {
+        counts[usize::from(byte)] += 1;
+        fixed_bits += if byte < 144 { 8 } else { 9 };
+    }
+    let total = n as f64;
+    let repeats: f64 = counts
+        .iter()
+        .filter(|&&c| c > 1)
+        .map(|&c| f64::from(c) * f64::from(c).log2())
+        .sum();
+    // n·H, less a margin for floating-point error: the bound must stay a lower bound.
+    let literal_bits = (total * total.log2() - repeats - 1e-6 * total).max(0.0);
+    let dynamic_bytes = ((29.0 + literal_bits + 1.0) / 8.0).ceil() as usize;
+    let least = 6 + dynamic_bytes.min(fixed_bits.div_ceil(8)).min(n + 5);
+    least + 2 > n
+}
+
+/// Might some 3-byte sequence occur twice? A hashed bitset: a collision only answers
+/// "maybe", which sends the input to zlib, so it never changes the output.
+fn may_repeat_a_trigram(raw: &[u8]) -> bool {
+    let mut seen = [0u64; 64];
+    for w in raw.windows(3) {
+        let h = (u32::from(w[0]) << 16 | u32::from(w[1]) << 8 | u32::from(w[2]))
+            .wrapping_mul(0x9E37_79B1)
+            >> 20;
+        let (word, bit) = ((h >> 6) as usize, 1u64 << (h & 63));
+        if seen[word] & bit != 0 {
+            return true;
+        }
+        seen[word] |= bit;
+    }
+    false
 }
 
 /// `zlib.compress(raw)`: one deflate call with all input and `Z_FINISH` (tests only).
@@ -143,6 +200,40 @@ fn inflate_with(z: &mut Decompress, packed: &[u8], cap: usize) -> Result<Vec<u8>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shortcut never skips an input zlib would have made two bytes shorter.
+    #[test]
+    fn skipping_zlib_never_changes_the_output() {
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        let mut skipped = 0;
+        for round in 0..60_000u64 {
+            let len = next(120) as usize;
+            let alphabet = 1 + next([2, 4, 8, 16, 64, 95, 256][(round % 7) as usize]);
+            let base = if alphabet == 256 { 0 } else { 32 };
+            let raw: Vec<u8> = (0..len).map(|_| (base + next(alphabet)) as u8).collect();
+            if cannot_pay(&raw) {
+                skipped += 1;
+                let packed = compress(&raw).unwrap();
+                assert!(
+                    packed.len() + 1 >= raw.len(),
+                    "{raw:?} compresses to {}",
+                    packed.len()
+                );
+            }
+        }
+        assert!(
+            skipped > 5_000,
+            "the shortcut should apply to many short inputs: {skipped}"
+        );
+        assert!(cannot_pay(br#"{"logged_in":true}"#));
+        assert!(cannot_pay(br#"{"n":1}"#));
+    }
 
     const MB: usize = 1 << 20;
 
