@@ -7,7 +7,10 @@
 #![doc = include_str!("../docs/guide.md")]
 // Without a framework adapter (codec-only builds such as the CLI) the engine has no
 // caller; it is still compiled so those builds type-check it.
-#![cfg_attr(not(any(feature = "axum", feature = "actix")), allow(dead_code, unused_imports))]
+#![cfg_attr(
+    not(any(feature = "axum", feature = "actix")),
+    allow(dead_code, unused_imports)
+)]
 
 #[cfg(feature = "actix")]
 pub mod actix;
