@@ -132,7 +132,7 @@ fn key_from_hex(hex: &str, flag: &str) -> Result<Key, CliError> {
 }
 
 fn parse_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 || !text.is_ascii() {
+    if !text.len().is_multiple_of(2) || !text.is_ascii() {
         return None;
     }
     (0..text.len())
