@@ -187,13 +187,9 @@ fn failure_response(failure: &Failure) -> HttpResponse {
 
 /// Merges `Cookie` into `Vary` unless it (or `*`) is already there.
 fn add_vary_cookie(headers: &mut actix_web::http::header::HeaderMap) {
-    let present = headers.get_all(VARY).any(|value| {
-        value.to_str().is_ok_and(|list| {
-            list.split(',')
-                .map(str::trim)
-                .any(|token| token == "*" || token.eq_ignore_ascii_case("cookie"))
-        })
-    });
+    let present = headers
+        .get_all(VARY)
+        .any(|value| engine::vary_covers_cookie(value.as_bytes()));
     if !present {
         headers.append(
             HeaderName::from_static("vary"),

@@ -171,13 +171,10 @@ fn failure_response(failure: &Failure) -> Response {
 
 /// Merges `Cookie` into `Vary` unless it (or `*`) is already there.
 fn add_vary_cookie(headers: &mut HeaderMap) {
-    let present = headers.get_all(VARY).iter().any(|value| {
-        value.to_str().is_ok_and(|list| {
-            list.split(',')
-                .map(str::trim)
-                .any(|token| token == "*" || token.eq_ignore_ascii_case("cookie"))
-        })
-    });
+    let present = headers
+        .get_all(VARY)
+        .iter()
+        .any(|value| engine::vary_covers_cookie(value.as_bytes()));
     if !present {
         headers.append(VARY, HeaderValue::from_static("Cookie"));
     }

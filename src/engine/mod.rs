@@ -169,6 +169,15 @@ pub(crate) fn cookie_size(shared: &Shared, state: &State) -> usize {
     cookie_mode::encode(shared, state, shared.config.clock.now()).len()
 }
 
+/// Does this `Vary` header value already cover `Cookie` (or vary on everything)?
+pub(crate) fn vary_covers_cookie(value: &[u8]) -> bool {
+    std::str::from_utf8(value).is_ok_and(|list| {
+        list.split(',')
+            .map(str::trim)
+            .any(|token| token == "*" || token.eq_ignore_ascii_case("cookie"))
+    })
+}
+
 /// The expiry to give a stored session now: idle timeout, capped by the absolute one.
 pub(crate) fn store_expiry(config: &SessionConfig, created_at: u64, now: u64) -> u64 {
     let idle = config.idle_timeout.unwrap_or(config.permanent_lifetime);
