@@ -31,7 +31,7 @@ mod scripts;
 
 use conn::{Conn, Link, Source};
 
-use fields::{change_args, pairs, to_record};
+use fields::{pairs, push_changes, push_data, reply_to_record};
 
 use scripts::Scripts;
 
@@ -107,8 +107,9 @@ impl RedisStore {
         let client = redis::Client::open(url).map_err(backend)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(options.deadline))
-            // Our own deadline fires first and replaces the connection (see `conn`).
-            .set_response_timeout(Some(options.deadline + Duration::from_secs(1)))
+            // No response timeout of its own (one timer less per command): our deadline
+            // covers every command and replaces the connection when it passes (see `conn`).
+            .set_response_timeout(None)
             .set_number_of_retries(0)
             .set_max_delay(Duration::from_millis(500));
         let manager = within(options.deadline, async {
@@ -170,24 +171,28 @@ impl RedisStore {
 
     /// The Redis key of a session.
     fn key(&self, key: &StoreKey) -> String {
-        format!("{}{{{}}}", self.options.prefix, key.to_hex())
+        key_text(&self.options.prefix, key)
     }
 
-    /// Runs one script on one key within the deadline.
+    /// Runs `cmd`, an [`evalsha`] of `script`, within the deadline; if Redis lost its
+    /// scripts (a restart or `SCRIPT FLUSH`), loads `script` and runs `cmd` once more.
     async fn eval<T: redis::FromRedisValue>(
         &self,
-        script: &redis::Script,
-        key: &str,
-        args: &[String],
+        script: &'static redis::Script,
+        cmd: redis::Cmd,
     ) -> Result<T, StoreError> {
-        let mut invocation = script.prepare_invoke();
-        invocation.key(key);
-        for arg in args {
-            invocation.arg(arg);
-        }
         self.link
             .run(self.options.deadline, |mut conn| async move {
-                invocation.invoke_async(&mut conn).await.map_err(backend)
+                match cmd.query_async(&mut conn).await {
+                    Err(e)
+                        if e.kind()
+                            == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
+                    {
+                        script.load_async(&mut conn).await.map_err(backend)?;
+                        cmd.query_async(&mut conn).await.map_err(backend)
+                    }
+                    other => other.map_err(backend),
+                }
             })
             .await
     }
@@ -200,7 +205,9 @@ impl RedisStore {
         expires_at: u64,
         now: u64,
     ) -> Result<Result<Applied, Created>, StoreError> {
-        let fields: Vec<String> = self.eval(&SCRIPTS.seal, old, &[now.to_string()]).await?;
+        let mut seal = evalsha(&SCRIPTS.seal, old);
+        seal.arg(now);
+        let fields: Vec<String> = self.eval(&SCRIPTS.seal, seal).await?;
         if fields.is_empty() {
             return Ok(Ok(Applied::Gone));
         }
@@ -214,14 +221,16 @@ impl RedisStore {
                 None => fields.remove(&field),
             };
         }
-        let mut create = vec![now.to_string(), created_at, expires_at.to_string()];
+        let mut create = evalsha(&SCRIPTS.create, new);
+        create.arg(now).arg(created_at).arg(expires_at);
         for (field, value) in fields {
-            create.push(field);
-            create.push(value);
+            create.arg(field).arg(value);
         }
-        let stored: i64 = self.eval(&SCRIPTS.create, new, &create).await?;
+        let stored: i64 = self.eval(&SCRIPTS.create, create).await?;
         if stored == 0 {
-            let _: i64 = self.eval(&SCRIPTS.unseal, old, &[]).await?;
+            let _: i64 = self
+                .eval(&SCRIPTS.unseal, evalsha(&SCRIPTS.unseal, old))
+                .await?;
             return Ok(Err(Created::Collision));
         }
         self.del(old).await?;
@@ -229,7 +238,8 @@ impl RedisStore {
     }
 
     async fn del(&self, key: &str) -> Result<(), StoreError> {
-        let cmd = redis::cmd("DEL").arg(key).clone();
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(key);
         self.link
             .run(self.options.deadline, |mut conn| async move {
                 cmd.query_async::<i64>(&mut conn).await.map_err(backend)
@@ -237,6 +247,28 @@ impl RedisStore {
             .await
             .map(|_| ())
     }
+}
+
+/// The Redis key of a session: `PREFIX{HEX}` (hex written by hand: formatting each
+/// byte was a measurable share of a request).
+fn key_text(prefix: &str, key: &StoreKey) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(prefix.len() + 66);
+    text.push_str(prefix);
+    text.push('{');
+    for byte in key.as_bytes() {
+        text.push(char::from(HEX[usize::from(byte >> 4)]));
+        text.push(char::from(HEX[usize::from(byte & 15)]));
+    }
+    text.push('}');
+    text
+}
+
+/// An `EVALSHA` of `script` on the one key `key`, arguments to follow.
+fn evalsha(script: &redis::Script, key: &str) -> redis::Cmd {
+    let mut cmd = redis::cmd("EVALSHA");
+    cmd.arg(script.get_hash()).arg(1).arg(key);
+    cmd
 }
 
 /// A prefix with braces would move the hash tag and split sessions across slots.
@@ -261,27 +293,24 @@ async fn within<T>(
 
 impl SessionStore for RedisStore {
     async fn load(&self, key: &StoreKey, now: u64) -> Result<Option<Record>, StoreError> {
-        let cmd = redis::cmd("HGETALL").arg(self.key(key)).clone();
-        let fields: HashMap<String, String> = self
+        let mut cmd = redis::cmd("HGETALL");
+        cmd.arg(self.key(key));
+        let reply: redis::Value = self
             .link
             .run(self.options.deadline, |mut conn| async move {
                 cmd.query_async(&mut conn).await.map_err(backend)
             })
             .await?;
-        to_record(fields, now)
+        reply_to_record(reply, now)
     }
 
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<Created, StoreError> {
-        let mut args = vec![
-            record.created_at.to_string(),
-            record.created_at.to_string(),
-            record.expires_at.to_string(),
-        ];
-        for (name, value) in &record.data {
-            args.push(format!("v:{name}"));
-            args.push(encode_value(value));
-        }
-        let stored: i64 = self.eval(&SCRIPTS.create, &self.key(key), &args).await?;
+        let mut cmd = evalsha(&SCRIPTS.create, &self.key(key));
+        cmd.arg(record.created_at)
+            .arg(record.created_at)
+            .arg(record.expires_at);
+        push_data(&mut cmd, &record.data);
+        let stored: i64 = self.eval(&SCRIPTS.create, cmd).await?;
         Ok(if stored == 1 {
             Created::Stored
         } else {
@@ -296,9 +325,10 @@ impl SessionStore for RedisStore {
         expires_at: u64,
         now: u64,
     ) -> Result<Applied, StoreError> {
-        let mut args = vec![now.to_string(), expires_at.to_string()];
-        args.extend(change_args(changes));
-        let done: i64 = self.eval(&SCRIPTS.apply, &self.key(key), &args).await?;
+        let mut cmd = evalsha(&SCRIPTS.apply, &self.key(key));
+        cmd.arg(now).arg(expires_at);
+        push_changes(&mut cmd, changes);
+        let done: i64 = self.eval(&SCRIPTS.apply, cmd).await?;
         Ok(if done == 1 {
             Applied::Done
         } else {
@@ -328,8 +358,9 @@ impl SessionStore for RedisStore {
         expires_at: u64,
         now: u64,
     ) -> Result<Applied, StoreError> {
-        let args = [now.to_string(), expires_at.to_string()];
-        let done: i64 = self.eval(&SCRIPTS.touch, &self.key(key), &args).await?;
+        let mut cmd = evalsha(&SCRIPTS.touch, &self.key(key));
+        cmd.arg(now).arg(expires_at);
+        let done: i64 = self.eval(&SCRIPTS.touch, cmd).await?;
         Ok(if done == 1 {
             Applied::Done
         } else {
@@ -350,6 +381,53 @@ impl SessionStore for RedisStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_are_prefix_and_hex_in_a_hash_tag() {
+        let key = StoreKey::from_bytes(std::array::from_fn(|i| (i * 37) as u8));
+        let expected = format!("flagon:{{{}}}", key.to_hex());
+        assert_eq!(key_text("flagon:", &key), expected);
+    }
+
+    /// More fields than one Lua `unpack` takes, through every script that batches them.
+    #[tokio::test]
+    async fn thousands_of_fields_go_through_in_chunks() {
+        use crate::value::{Map, Value};
+        let store = match RedisStore::connect("redis://127.0.0.1:6379").await {
+            Ok(store) => store,
+            Err(e) => return eprintln!("skipped: no Redis on 127.0.0.1:6379 ({e})"),
+        };
+        let now = crate::store::codec::unix_now();
+        let key = crate::id::SessionId::generate().store_key();
+        let data: Map = (0..5000)
+            .map(|i| (format!("k{i}"), Value::Int(i)))
+            .collect();
+        let record = Record::new(data, now, now + 60);
+        assert_eq!(
+            store.create(&key, &record).await.ok(),
+            Some(Created::Stored)
+        );
+        let mut changes = Changes::default();
+        for i in 0..5000 {
+            let value = (i % 2 == 0).then_some(Value::Int(-i));
+            changes.set.insert(format!("k{i}"), value);
+        }
+        let applied = store.apply(&key, &changes, now + 120, now).await;
+        assert_eq!(applied.ok(), Some(Applied::Done));
+        let loaded = store.load(&key, now).await.ok().flatten().expect("live");
+        assert_eq!(loaded.data.len(), 2500);
+        assert_eq!(loaded.data.get("k4998"), Some(&Value::Int(-4998)));
+        assert_eq!(loaded.expires_at, now + 120);
+        let clear = Changes {
+            clear: true,
+            ..Changes::default()
+        };
+        let applied = store.apply(&key, &clear, now + 120, now).await;
+        assert_eq!(applied.ok(), Some(Applied::Done));
+        let loaded = store.load(&key, now).await.ok().flatten().expect("live");
+        assert!(loaded.data.is_empty());
+        store.delete(&key).await.ok();
+    }
 
     #[test]
     fn braces_in_prefix_are_refused() {
