@@ -20,12 +20,15 @@ pub(crate) type ObjectHook = fn(Map) -> Result<Value, &'static str>;
 const MAX_INT_DIGITS: usize = 4300;
 
 /// Parses one JSON document (surrounding whitespace allowed, nothing else).
+///
+/// UTF-8 is checked where it can occur: outside strings the grammar is ASCII only, and
+/// each raw run inside a string is validated as it is copied, so an accepted document is
+/// valid UTF-8 without a separate pass over the whole text.
 pub(crate) fn parse(
     text: &[u8],
     max_depth: usize,
     hook: ObjectHook,
 ) -> Result<Value, &'static str> {
-    std::str::from_utf8(text).map_err(|_| "payload is not valid UTF-8")?;
     let mut p = Parser {
         bytes: text,
         pos: 0,
@@ -33,16 +36,26 @@ pub(crate) fn parse(
         max_depth,
         hook,
     };
-    let value = p.value()?;
-    p.skip_ws();
-    if p.pos != text.len() {
-        return Err("extra data after the JSON value");
-    }
-    Ok(value)
+    let parsed = p.value().and_then(|value| {
+        p.skip_ws();
+        if p.pos == text.len() {
+            Ok(value)
+        } else {
+            Err("extra data after the JSON value")
+        }
+    });
+    // Python decodes the bytes before parsing: report bad UTF-8 first, as it does.
+    parsed.map_err(|why| {
+        if std::str::from_utf8(text).is_err() {
+            "payload is not valid UTF-8"
+        } else {
+            why
+        }
+    })
 }
 
 struct Parser<'a> {
-    /// Valid UTF-8 (checked up front), so slices between ASCII bytes are `str`s.
+    /// The document; not yet known to be UTF-8.
     bytes: &'a [u8],
     pos: usize,
     depth: usize,
@@ -77,7 +90,7 @@ impl Parser<'_> {
 
     fn value(&mut self) -> Result<Value, &'static str> {
         self.skip_ws();
-        match self.peek() {
+        let (word, value): (&[u8], Value) = match self.peek() {
             Some(b'{') => return self.object(),
             Some(b'[') => return self.array(),
             Some(b'"') => return self.string().map(Value::Str),
@@ -85,22 +98,19 @@ impl Parser<'_> {
             Some(b'-') if !self.bytes[self.pos..].starts_with(b"-Infinity") => {
                 return self.number()
             }
-            _ => {}
+            Some(b'-') => (b"-Infinity", Value::Float(f64::NEG_INFINITY)),
+            Some(b'I') => (b"Infinity", Value::Float(f64::INFINITY)),
+            Some(b'N') => (b"NaN", Value::Float(f64::NAN)),
+            Some(b't') => (b"true", Value::Bool(true)),
+            Some(b'f') => (b"false", Value::Bool(false)),
+            Some(b'n') => (b"null", Value::Null),
+            _ => return Err("expected a JSON value"),
+        };
+        if self.eat(word) {
+            Ok(value)
+        } else {
+            Err("expected a JSON value")
         }
-        let literals = [
-            (&b"-Infinity"[..], Value::Float(f64::NEG_INFINITY)),
-            (b"Infinity", Value::Float(f64::INFINITY)),
-            (b"NaN", Value::Float(f64::NAN)),
-            (b"true", Value::Bool(true)),
-            (b"false", Value::Bool(false)),
-            (b"null", Value::Null),
-        ];
-        for (word, value) in literals {
-            if self.eat(word) {
-                return Ok(value);
-            }
-        }
-        Err("expected a JSON value")
     }
 
     fn enter(&mut self) -> Result<(), &'static str> {
@@ -164,34 +174,36 @@ impl Parser<'_> {
     }
 
     /// A string; `self.pos` is at the opening quote.
+    ///
+    /// Runs of plain bytes are found a word at a time and validated as UTF-8 once each,
+    /// as they are copied out.
     fn string(&mut self) -> Result<String, &'static str> {
-        self.pos += 1;
-        let start = self.pos;
-        let mut out = String::new();
+        let start = self.pos + 1;
+        let mut at = plain_run_end(self.bytes, start);
+        if self.bytes.get(at) == Some(&b'"') {
+            self.pos = at + 1;
+            return utf8(&self.bytes[start..at]).map(str::to_owned);
+        }
+        let mut out = String::with_capacity(at - start + 16);
         let mut run = start;
         loop {
-            match self.bump() {
-                Some(b'"') => break,
+            match self.bytes.get(at) {
+                Some(b'"') => {
+                    out.push_str(utf8(&self.bytes[run..at])?);
+                    self.pos = at + 1;
+                    return Ok(out);
+                }
                 Some(b'\\') => {
-                    out.push_str(self.text(run, self.pos - 1));
+                    out.push_str(utf8(&self.bytes[run..at])?);
+                    self.pos = at + 1;
                     self.escape(&mut out)?;
                     run = self.pos;
                 }
-                Some(0..=0x1f) => return Err("control character inside a string"),
-                Some(_) => {}
+                Some(_) => return Err("control character inside a string"),
                 None => return Err("unterminated string"),
             }
+            at = plain_run_end(self.bytes, run);
         }
-        if run == start {
-            return Ok(self.text(start, self.pos - 1).to_owned());
-        }
-        out.push_str(self.text(run, self.pos - 1));
-        Ok(out)
-    }
-
-    /// `bytes[from..to]`, which the caller only takes between ASCII bytes.
-    fn text(&self, from: usize, to: usize) -> &str {
-        std::str::from_utf8(&self.bytes[from..to]).unwrap_or_default()
     }
 
     /// One escape; `self.pos` is just after the backslash.
@@ -267,7 +279,20 @@ impl Parser<'_> {
                 self.digits();
             }
         }
-        let text = self.text(start, self.pos);
+        let text = &self.bytes[start..self.pos];
+        if self.pos == int_end {
+            // Up to 18 digits always fit in an i64: no text parsing needed.
+            let negative = text.first() == Some(&b'-');
+            let digits = &text[usize::from(negative)..];
+            if digits.len() <= 18 {
+                let magnitude = digits
+                    .iter()
+                    .fold(0i64, |n, &d| n * 10 + i64::from(d - b'0'));
+                return Ok(Value::Int(if negative { -magnitude } else { magnitude }));
+            }
+        }
+        // The number grammar is ASCII only.
+        let text = utf8(text)?;
         if self.pos != int_end {
             return text.parse().map(Value::Float).map_err(|_| "invalid number");
         }
@@ -291,6 +316,44 @@ impl Parser<'_> {
             self.pos += 1;
         }
     }
+}
+
+/// `bytes` as `str`, or the parser's UTF-8 error.
+fn utf8(bytes: &[u8]) -> Result<&str, &'static str> {
+    std::str::from_utf8(bytes).map_err(|_| "payload is not valid UTF-8")
+}
+
+/// The index of the first byte at or after `at` that ends a plain run inside a string
+/// (`"`, `\\` or a control character), or `bytes.len()`.
+fn plain_run_end(bytes: &[u8], mut at: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(word) = bytes.get(at..at + 8) {
+        let Ok(word) = <[u8; 8]>::try_from(word) else {
+            break;
+        };
+        let x = u64::from_le_bytes(word);
+        let quote = x ^ (ONES * u64::from(b'"'));
+        let backslash = x ^ (ONES * u64::from(b'\\'));
+        // The classic "has a zero byte" and "has a byte below n" tests. Borrows only
+        // carry upwards, so the lowest high bit set marks the first hit exactly (later
+        // bytes may show false hits, which are never looked at).
+        let hit = (quote.wrapping_sub(ONES) & !quote
+            | backslash.wrapping_sub(ONES) & !backslash
+            | x.wrapping_sub(ONES * 0x20) & !x)
+            & HIGH;
+        if hit != 0 {
+            return at + (hit.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    while let Some(&b) = bytes.get(at) {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            break;
+        }
+        at += 1;
+    }
+    at
 }
 
 #[cfg(test)]

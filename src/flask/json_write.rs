@@ -7,14 +7,24 @@ use std::fmt::Write as _;
 
 /// Appends `s` as a JSON string the way `json.dumps(ensure_ascii=True)` writes it.
 pub(crate) fn write_str(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
+    let bytes = s.as_bytes();
     let mut run = 0;
-    for (i, c) in s.char_indices() {
-        if matches!(c, ' '..='~') && c != '"' && c != '\\' {
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if matches!(b, b' '..=b'~') && b != b'"' && b != b'\\' {
+            i += 1;
             continue;
         }
-        out.push_str(&s[run..i]);
-        run = i + c.len_utf8();
+        // `i` is at an ASCII byte or the first byte of a character: a char boundary.
+        out.push_str(s.get(run..i).unwrap_or_default());
+        let c = s
+            .get(i..)
+            .and_then(|rest| rest.chars().next())
+            .unwrap_or('\0');
+        i += c.len_utf8();
+        run = i;
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -31,13 +41,30 @@ pub(crate) fn write_str(out: &mut String, s: &str) {
             }
         }
     }
-    out.push_str(&s[run..]);
+    out.push_str(s.get(run..).unwrap_or_default());
     out.push('"');
 }
 
 /// Appends an integer in decimal.
 pub(crate) fn write_int(out: &mut String, i: i64) {
-    let _ = write!(out, "{i}");
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    let mut n = i.unsigned_abs();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        out.push('-');
+    }
+    // ASCII digits only.
+    if let Ok(digits) = std::str::from_utf8(&buf[at..]) {
+        out.push_str(digits);
+    }
 }
 
 /// Appends `x` as Python's `repr(float)` (and `json.dumps`) writes it.
@@ -167,5 +194,15 @@ mod tests {
             r#""\uff61\ufeff\u2028""#
         );
         assert_eq!(string(""), r#""""#);
+        assert_eq!(string("a\u{e9}\"\u{10000}z"), r#""a\u00e9\"\ud800\udc00z""#);
+    }
+
+    #[test]
+    fn ints_are_plain_decimal() {
+        for i in [0, 7, -7, 10, 421_337, -1_000_000, i64::MAX, i64::MIN] {
+            let mut s = String::new();
+            write_int(&mut s, i);
+            assert_eq!(s, i.to_string());
+        }
     }
 }

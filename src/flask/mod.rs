@@ -98,9 +98,10 @@ pub struct Verified {
 /// # Ok::<(), flagon::ConfigError>(())
 /// ```
 pub fn sign(session: &Map, key: &Key, timestamp: u64) -> String {
-    let json = tagged::to_json(session);
-    let payload = zlib::payload_segment(json.as_bytes());
-    signer::sign(key, crate::key::Purpose::FlaskCookie, &payload, timestamp)
+    let payload = tagged::with_json(session, |json| {
+        zlib::payload_segment(json.as_bytes(), signer::SIGNATURE_ROOM)
+    });
+    signer::sign_appending(key, crate::key::Purpose::FlaskCookie, payload, timestamp)
 }
 
 /// Verifies a cookie value with `keys` and decodes it.
@@ -176,8 +177,9 @@ pub fn from_tagged_json(text: &[u8], limits: &Limits) -> Result<Map, DecodeError
 
 /// Payload segment (with its optional leading compression dot) → session.
 fn decode_payload(payload: &[u8], limits: &Limits) -> Result<Map, DecodeError> {
-    let json = zlib::decode_payload_segment(payload, limits.max_inflated)?;
-    tagged::from_json(&json, limits.max_depth)
+    zlib::with_payload_json(payload, limits.max_inflated, |json| {
+        tagged::from_json(json, limits.max_depth)
+    })
 }
 
 #[cfg(test)]

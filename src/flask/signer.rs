@@ -82,9 +82,23 @@ pub(crate) struct Unsigned<'a> {
 
 /// `payload.b64(timestamp).b64(HMAC(derived key, payload.timestamp))`.
 pub(crate) fn sign(key: &Key, purpose: Purpose, payload: &str, timestamp: u64) -> String {
-    // payload + '.' + up to 11 timestamp chars + '.' + 27 signature chars
-    let mut out = String::with_capacity(payload.len() + 40);
+    let mut out = String::with_capacity(payload.len() + SIGNATURE_ROOM);
     out.push_str(payload);
+    sign_appending(key, purpose, out, timestamp)
+}
+
+/// What [`sign_appending`] adds after the payload: '.' + up to 11 timestamp characters +
+/// '.' + 27 signature characters.
+pub(crate) const SIGNATURE_ROOM: usize = 40;
+
+/// [`sign`] for a payload segment already in `out`, which needs [`SIGNATURE_ROOM`] spare
+/// capacity to grow without reallocating.
+pub(crate) fn sign_appending(
+    key: &Key,
+    purpose: Purpose,
+    mut out: String,
+    timestamp: u64,
+) -> String {
     out.push('.');
     let bytes = timestamp.to_be_bytes();
     let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());

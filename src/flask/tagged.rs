@@ -28,6 +28,31 @@ pub(crate) fn to_json(session: &Map) -> String {
     out
 }
 
+thread_local! {
+    /// The JSON text [`with_json`] writes, kept between calls so that writing a large
+    /// session does not grow a new string step by step each time.
+    static JSON: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Strings above this capacity are freed after use rather than kept.
+const KEEP: usize = 64 * 1024;
+
+/// Session → tagged JSON text, handed to `use_json` in a reused buffer.
+pub(crate) fn with_json<T>(session: &Map, use_json: impl FnOnce(&str) -> T) -> T {
+    JSON.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut out) => {
+            out.clear();
+            write_dict(&mut out, session);
+            let got = use_json(&out);
+            if out.capacity() > KEEP {
+                *out = String::new();
+            }
+            got
+        }
+        Err(_) => use_json(&to_json(session)),
+    })
+}
+
 /// Tagged JSON text → session (object top level only).
 pub(crate) fn from_json(text: &[u8], max_depth: usize) -> Result<Map, DecodeError> {
     match json::parse(text, max_depth, untag) {

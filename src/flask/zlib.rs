@@ -19,45 +19,102 @@ use super::{base64, DecodeError};
 /// zlib's default level, which `zlib.compress` uses.
 const LEVEL: u32 = 6;
 
-/// JSON bytes → payload segment: `.` + b64url(zlib) when that saves ≥ 2 bytes, else b64url(json).
-pub(crate) fn payload_segment(json: &[u8]) -> String {
-    match compress_if_smaller(json) {
+/// JSON bytes → payload segment: `.` + b64url(zlib) when that saves ≥ 2 bytes, else
+/// b64url(json). The string has `spare` bytes of capacity left for what follows.
+pub(crate) fn payload_segment(json: &[u8], spare: usize) -> String {
+    DEFLATE.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut state) => {
+            let segment = segment_with(&mut state, json, spare);
+            if state.packed.len() > KEEP {
+                state.packed = Vec::new();
+            }
+            segment
+        }
+        Err(_) => {
+            let mut fresh = Deflate {
+                zlib: None,
+                packed: Vec::new(),
+            };
+            segment_with(&mut fresh, json, spare)
+        }
+    })
+}
+
+fn segment_with(state: &mut Deflate, json: &[u8], spare: usize) -> String {
+    match compress_if_smaller(state, json) {
         Some(packed) => {
-            let mut out = String::with_capacity(1 + packed.len().div_ceil(3) * 4);
+            let mut out = String::with_capacity(1 + (packed.len() * 4).div_ceil(3) + spare);
             out.push('.');
-            base64::encode_segment_into(&packed, &mut out);
+            base64::encode_segment_into(packed, &mut out);
             out
         }
-        None => base64::encode_segment(json),
+        None => {
+            let mut out = String::with_capacity((json.len() * 4).div_ceil(3) + spare);
+            base64::encode_segment_into(json, &mut out);
+            out
+        }
     }
 }
 
 thread_local! {
     /// One deflate state per thread, reset before each use: `deflateReset` keeps zlib's
     /// ~256 KiB of buffers, so a small cookie does not pay `deflateInit` every request.
-    /// The output is the same bytes a fresh state gives.
-    static DEFLATE: RefCell<Option<Compress>> = const { RefCell::new(None) };
-    /// Likewise for inflating.
-    static INFLATE: RefCell<Option<Decompress>> = const { RefCell::new(None) };
+    /// The output is the same bytes a fresh state gives. The output buffer is kept too.
+    static DEFLATE: RefCell<Deflate> = const {
+        RefCell::new(Deflate {
+            zlib: None,
+            packed: Vec::new(),
+        })
+    };
+/// Likewise for inflating, with the buffers a decode reuses.
+    static INFLATE: RefCell<Scratch> = const {
+        RefCell::new(Scratch {
+            zlib: None,
+            packed: Vec::new(),
+            json: Vec::new(),
+        })
+    };
 }
+
+/// A thread's reusable encoding state.
+struct Deflate {
+    zlib: Option<Compress>,
+    /// Room for the compressed payload; zero-filled once, then only overwritten.
+    packed: Vec<u8>,
+}
+
+/// A thread's reusable decoding state: saves a `malloc`/`free` pair per buffer per cookie.
+struct Scratch {
+    zlib: Option<Decompress>,
+    /// The payload segment, base64-decoded.
+    packed: Vec<u8>,
+    /// The inflated JSON.
+    json: Vec<u8>,
+}
+
+/// Buffers above this size are freed after use rather than kept for the next cookie.
+const KEEP: usize = 64 * 1024;
 
 /// `zlib.compress(raw)` when its output is at least two bytes shorter than `raw`.
 ///
 /// zlib writes into a buffer of `raw.len() - 2` bytes: if the stream does not end within
 /// it, the compressed form would not pay, and zlib stops early instead of finishing.
-fn compress_if_smaller(raw: &[u8]) -> Option<Vec<u8>> {
+fn compress_if_smaller<'a>(state: &'a mut Deflate, raw: &[u8]) -> Option<&'a [u8]> {
     if cannot_pay(raw) {
         return None;
     }
     let room = raw.len().checked_sub(2)?;
-    DEFLATE.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        let z = slot.get_or_insert_with(|| Compress::new(Compression::new(LEVEL), true));
-        z.reset();
-        let mut out = Vec::with_capacity(room);
-        let status = z.compress_vec(raw, &mut out, FlushCompress::Finish).ok()?;
-        (status == Status::StreamEnd && out.len() <= room).then_some(out)
-    })
+    let z = state
+        .zlib
+        .get_or_insert_with(|| Compress::new(Compression::new(LEVEL), true));
+    z.reset();
+    if state.packed.len() < room {
+        state.packed.resize(room, 0);
+    }
+    let out = &mut state.packed[..room];
+    let status = z.compress(raw, out, FlushCompress::Finish).ok()?;
+    let written = usize::try_from(z.total_out()).ok()?;
+    (status == Status::StreamEnd && written <= room).then(|| &out[..written])
 }
 
 /// True when zlib at level 6 provably cannot make `raw` two bytes shorter, so calling it
@@ -131,46 +188,111 @@ fn compress(raw: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-/// Payload segment → JSON bytes, inflating at most `max_inflated` bytes.
+/// Payload segment → JSON bytes, inflating at most `max_inflated` bytes (tests only).
+#[cfg(test)]
 pub(crate) fn decode_payload_segment(
     segment: &[u8],
     max_inflated: usize,
 ) -> Result<Vec<u8>, DecodeError> {
-    match segment.strip_prefix(b".") {
-        None => base64::decode_segment(segment)
-            .ok_or(DecodeError::Payload("payload is not canonical base64url")),
-        Some([]) => Err(DecodeError::Payload(
-            "compression flag set but the payload is empty",
-        )),
-        Some(body) => {
-            let packed = base64::decode_segment(body).ok_or(DecodeError::Payload(
-                "compressed payload is not canonical base64url",
-            ))?;
-            inflate(&packed, max_inflated)
-        }
-    }
+    with_payload_json(segment, max_inflated, |json| Ok(json.to_vec()))
 }
 
-/// Inflates one complete zlib stream of at most `cap` bytes with nothing after it.
-fn inflate(packed: &[u8], cap: usize) -> Result<Vec<u8>, DecodeError> {
-    INFLATE.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        let z = slot.get_or_insert_with(|| Decompress::new(true));
-        z.reset(true);
-        inflate_with(z, packed, cap)
+/// Payload segment → JSON bytes, inflating at most `max_inflated` bytes, handed to `read`.
+///
+/// The bytes live in this thread's reusable buffers, so `read` must not decode another
+/// payload (if it did, that one would run on fresh buffers: correct, only slower).
+pub(crate) fn with_payload_json<T>(
+    segment: &[u8],
+    max_inflated: usize,
+    read: impl FnOnce(&[u8]) -> Result<T, DecodeError>,
+) -> Result<T, DecodeError> {
+    INFLATE.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => {
+            let scratch = &mut *scratch;
+            let got = decode_with(scratch, segment, max_inflated, read);
+            for buf in [&mut scratch.packed, &mut scratch.json] {
+                if buf.capacity() > KEEP {
+                    *buf = Vec::new();
+                }
+            }
+            got
+        }
+        Err(_) => {
+            let mut fresh = Scratch {
+                zlib: None,
+                packed: Vec::new(),
+                json: Vec::new(),
+            };
+            decode_with(&mut fresh, segment, max_inflated, read)
+        }
     })
 }
 
-fn inflate_with(z: &mut Decompress, packed: &[u8], cap: usize) -> Result<Vec<u8>, DecodeError> {
+fn decode_with<T>(
+    scratch: &mut Scratch,
+    segment: &[u8],
+    max_inflated: usize,
+    read: impl FnOnce(&[u8]) -> Result<T, DecodeError>,
+) -> Result<T, DecodeError> {
+    let (body, compressed) = match segment.strip_prefix(b".") {
+        None => (segment, false),
+        Some([]) => {
+            return Err(DecodeError::Payload(
+                "compression flag set but the payload is empty",
+            ))
+        }
+        Some(body) => (body, true),
+    };
+    if !base64::decode_segment_reusing(body, &mut scratch.packed) {
+        return Err(DecodeError::Payload(if compressed {
+            "compressed payload is not canonical base64url"
+        } else {
+            "payload is not canonical base64url"
+        }));
+    }
+    if !compressed {
+        return read(&scratch.packed);
+    }
+    let z = scratch.zlib.get_or_insert_with(|| Decompress::new(true));
+    z.reset(true);
+    let mut json = std::mem::take(&mut scratch.json);
+    json.clear();
+    if json.capacity() > max_inflated.saturating_add(1) {
+        // Kept from a call with a larger cap: never inflate past this call's cap.
+        json = Vec::new();
+    }
+    let got = inflate_into(z, &scratch.packed, max_inflated, &mut json).and_then(|()| read(&json));
+    scratch.json = json;
+    got
+}
+
+/// Inflates one complete zlib stream of at most `cap` bytes with nothing after it.
+#[cfg(test)]
+fn inflate(packed: &[u8], cap: usize) -> Result<Vec<u8>, DecodeError> {
+    let mut z = Decompress::new(true);
+    let mut out = Vec::new();
+    inflate_into(&mut z, packed, cap, &mut out)?;
+    Ok(out)
+}
+
+/// Inflates `packed` into `out` (empty, capacity at most `cap + 1`) with a freshly reset
+/// state.
+fn inflate_into(
+    z: &mut Decompress,
+    packed: &[u8],
+    cap: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), DecodeError> {
     // Grow as needed, never past cap + 1 (one byte over proves the cap was exceeded).
     let limit = cap.saturating_add(1);
-    let mut out = Vec::with_capacity(limit.min(packed.len().saturating_mul(4).max(256)));
+    let want = limit.min(packed.len().saturating_mul(4).max(256));
+    out.reserve_exact(want);
     loop {
         let consumed = usize::try_from(z.total_in()).unwrap_or(usize::MAX);
         let input = packed.get(consumed..).unwrap_or_default();
         let before = (z.total_in(), z.total_out());
         let status = z
-            .decompress_vec(input, &mut out, FlushDecompress::None)
+            .decompress_vec(input, out, FlushDecompress::None)
             .map_err(|_| DecodeError::Payload("compressed payload is not a valid zlib stream"))?;
         if out.len() > cap {
             return Err(DecodeError::Payload(
@@ -194,7 +316,7 @@ fn inflate_with(z: &mut Decompress, packed: &[u8], cap: usize) -> Result<Vec<u8>
             "bytes after the end of the compressed payload",
         ));
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -253,14 +375,14 @@ mod tests {
     fn compression_boundary_rows() {
         let saves_2 = br#"{"s":"ganvtptrorgjjjeyibalpha alpha alpha"}"#;
         assert_eq!(
-            payload_segment(saves_2),
+            payload_segment(saves_2, 0),
             ".eJyrVipWslJKT8wrKykoKcovSs_KykqtzExKzCnISFRAIpVqAWC0ECU"
         );
         let saves_1 = br#"{"s":"ucwolgpfqhqiaoewhbtyfhmdbeta alpha alpha beta"}"#;
         assert_eq!(compress(saves_1).unwrap().len(), 52);
-        assert_eq!(payload_segment(saves_1), base64::encode_segment(saves_1));
+        assert_eq!(payload_segment(saves_1, 0), base64::encode_segment(saves_1));
         assert_eq!(
-            payload_segment(br#"{"logged_in":true}"#),
+            payload_segment(br#"{"logged_in":true}"#, 0),
             "eyJsb2dnZWRfaW4iOnRydWV9"
         );
     }
@@ -268,7 +390,7 @@ mod tests {
     #[test]
     fn reads_both_forms_and_any_level() {
         let json = br#"{"data":"xyzxyzxyzxyzxyzxyzxyzxyzxyzxyzxyzxyz"}"#;
-        let seg = payload_segment(json);
+        let seg = payload_segment(json, 0);
         assert!(seg.starts_with(".eJ"));
         assert_eq!(decode_payload_segment(seg.as_bytes(), 1024).unwrap(), json);
         let plain = base64::encode_segment(json);
