@@ -35,7 +35,6 @@ use actix_web::dev::{forward_ready, Payload, Service, ServiceRequest, ServiceRes
 use actix_web::http::header::{HeaderName, HeaderValue, COOKIE, RETRY_AFTER, SET_COOKIE, VARY};
 use actix_web::http::StatusCode as ActixStatus;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
-use bytes::Bytes;
 
 use crate::engine::slot::Slot;
 use crate::engine::{self, Failure, Outcome, Shared};
@@ -125,9 +124,7 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let cookies = request.headers().get_all(COOKIE);
-        let cookies = cookies
-            .map(|c| Bytes::copy_from_slice(c.as_bytes()))
-            .collect();
+        let cookies = cookies.cloned().collect();
         let slot = Slot::new(self.shared.clone(), cookies);
         request.extensions_mut().insert(slot.clone());
         let service = self.service.clone();
@@ -261,7 +258,7 @@ impl FromRequest for Session {
     type Future = LocalBoxFuture<Result<Session, SessionRejection>>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let slot = request.extensions().get::<Slot>().cloned();
+        let slot = request.extensions().get::<Slot<HeaderValue>>().cloned();
         Box::pin(async move {
             let slot = slot.ok_or(SessionRejection::MissingMiddleware)?;
             slot.session()

@@ -23,14 +23,14 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use bytes::Bytes;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::header::{COOKIE, RETRY_AFTER, SET_COOKIE, VARY};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Request, StatusCode};
+use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -100,32 +100,87 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 impl<S, B> Service<Request<B>> for SessionService<S>
 where
-    S: Service<Request<B>, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    B: Send + 'static,
+    S: Service<Request<B>, Response = Response, Error = Infallible>,
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = BoxFuture<Result<Response, Infallible>>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let cookies = request.headers().get_all(COOKIE).iter();
-        let cookies = cookies
-            .map(|c| Bytes::copy_from_slice(c.as_bytes()))
-            .collect();
+        let cookies = request.headers().get_all(COOKIE).iter().cloned().collect();
         let slot = Slot::new(self.shared.clone(), cookies);
         request.extensions_mut().insert(slot.clone());
-        let ready = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, ready);
-        Box::pin(async move {
-            let mut response = inner.call(request).await?;
-            let outcome = slot.finish(response.status()).await;
-            Ok(apply(&mut response, outcome).unwrap_or(response))
-        })
+        ResponseFuture {
+            stage: Stage::Handling {
+                future: self.inner.call(request),
+                slot: Some(slot),
+            },
+        }
+    }
+}
+
+pin_project! {
+    /// The future of a [`SessionService`] call: the wrapped service's response with the
+    /// session's headers added, once the session is saved.
+    ///
+    /// Cookie sessions finish without allocating; a store's save runs in a boxed future.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        stage: Stage<F>,
+    }
+}
+
+pin_project! {
+    #[project = StageProj]
+    enum Stage<F> {
+        /// The wrapped service is still working.
+        Handling {
+            #[pin]
+            future: F,
+            slot: Option<Slot<HeaderValue>>,
+        },
+        /// The store is saving the session.
+        Saving {
+            future: BoxFuture<Response>,
+        },
+    }
+}
+
+impl<F> std::fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut stage = self.project().stage;
+        loop {
+            let saving = match stage.as_mut().project() {
+                StageProj::Handling { future, slot } => {
+                    let Ok(mut response) = ready!(future.poll(cx));
+                    let slot = slot.take().expect("ResponseFuture polled after completion");
+                    if let Some(outcome) = slot.finish_now(response.status()) {
+                        return Poll::Ready(Ok(apply(&mut response, outcome).unwrap_or(response)));
+                    }
+                    Box::pin(async move {
+                        let outcome = slot.finish(response.status()).await;
+                        apply(&mut response, outcome).unwrap_or(response)
+                    })
+                }
+                StageProj::Saving { future } => return future.as_mut().poll(cx).map(Ok),
+            };
+            stage.set(Stage::Saving { future: saving });
+        }
     }
 }
 
@@ -238,7 +293,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
     ) -> Result<Session, SessionRejection> {
         let slot = parts
             .extensions
-            .get::<Slot>()
+            .get::<Slot<HeaderValue>>()
             .cloned()
             .ok_or(SessionRejection::MissingLayer)?;
         slot.session()
@@ -258,7 +313,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Session {
         parts: &mut Parts,
         state: &S,
     ) -> Result<Option<Session>, SessionRejection> {
-        if parts.extensions.get::<Slot>().is_none() {
+        if parts.extensions.get::<Slot<HeaderValue>>().is_none() {
             return Ok(None);
         }
         <Session as FromRequestParts<S>>::from_request_parts(parts, state)

@@ -36,15 +36,28 @@ pub(crate) struct State {
     pub(crate) accessed: bool,
     /// Flask's `modified`: the handler changed the session.
     pub(crate) modified: bool,
-    /// What changed, for server-side stores.
+    /// What changed, for server-side stores; left empty for cookie sessions, which
+    /// always save the whole map (see [`State::untracked`]).
     pub(crate) changes: Changes,
+    /// Skip recording `changes`: a key and value clone per write nobody would read.
+    untracked: bool,
     pub(crate) lifecycle: Lifecycle,
 }
 
 impl State {
+    /// The state of a server-side session: writes are recorded in `changes`.
     pub(crate) fn new(data: Map) -> State {
         State {
             data,
+            ..State::default()
+        }
+    }
+
+    /// The state of a cookie session: the whole map is signed on save, so no change set.
+    pub(crate) fn untracked(data: Map) -> State {
+        State {
+            data,
+            untracked: true,
             ..State::default()
         }
     }
@@ -53,16 +66,26 @@ impl State {
         self.data.get(PERMANENT_KEY).is_some_and(Value::is_truthy)
     }
 
-    fn set(&mut self, key: String, value: Value) {
+    fn set(&mut self, key: &str, value: Value) {
         self.modified = true;
-        self.changes.set.insert(key.clone(), Some(value.clone()));
-        self.data.insert(key, value);
+        if !self.untracked {
+            self.changes.set.insert(key.to_owned(), Some(value.clone()));
+        }
+        // Overwriting a key (a counter, a login flag) reuses the stored key's String.
+        match self.data.get_mut(key) {
+            Some(slot) => *slot = value,
+            None => {
+                self.data.insert(key.to_owned(), value);
+            }
+        }
     }
 
     fn remove(&mut self, key: &str) -> Option<Value> {
         let old = self.data.remove(key)?;
         self.modified = true;
-        self.changes.set.insert(key.to_owned(), None);
+        if !self.untracked {
+            self.changes.set.insert(key.to_owned(), None);
+        }
         Some(old)
     }
 
@@ -70,7 +93,7 @@ impl State {
         self.modified = true;
         self.data.clear();
         self.changes = Changes {
-            clear: true,
+            clear: !self.untracked,
             ..Changes::default()
         };
     }
@@ -176,7 +199,7 @@ impl Session {
 
     /// Stores a [`Value`] under `key` as is.
     pub fn insert_value(&self, key: &str, value: impl Into<Value>) {
-        self.lock().set(key.to_owned(), value.into());
+        self.lock().set(key, value.into());
     }
 
     /// Removes `key` and returns its value (`session.pop(key, None)`). Removing an absent
@@ -226,8 +249,7 @@ impl Session {
     /// otherwise the browser drops it when it closes. As in Flask this is stored in the
     /// session as `_permanent`.
     pub fn set_permanent(&self, permanent: bool) {
-        self.lock()
-            .set(PERMANENT_KEY.to_owned(), Value::Bool(permanent));
+        self.lock().set(PERMANENT_KEY, Value::Bool(permanent));
     }
 
     /// Marks the session modified so it is saved (`session.modified = True`), for when
@@ -293,7 +315,7 @@ impl Session {
             _ => Vec::new(),
         };
         flashes.push(entry);
-        state.set(FLASHES_KEY.to_owned(), Value::List(flashes));
+        state.set(FLASHES_KEY, Value::List(flashes));
     }
 
     /// Takes the flashed messages as `(category, message)` pairs, removing them

@@ -38,7 +38,10 @@ pub(super) fn open<'a>(
         }
     }
     Opened {
-        session: Session::from_state(State::new(data.unwrap_or_default()), Some(shared.clone())),
+        session: Session::from_state(
+            State::untracked(data.unwrap_or_default()),
+            Some(shared.clone()),
+        ),
         origin: Origin::Cookie,
     }
 }

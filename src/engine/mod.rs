@@ -140,27 +140,53 @@ pub(crate) async fn finish<'a>(
     cookie_headers: impl IntoIterator<Item = &'a [u8]> + 'a,
     status: StatusCode,
 ) -> Outcome {
+    let Some(store) = &shared.store else {
+        return finish_cookie(shared, opened, cookie_headers, status);
+    };
+    let now = shared.config.clock.now();
+    let Some(opened) = opened else {
+        return Outcome::default();
+    };
+    let state = opened.session.take_state();
+    if status.is_server_error() {
+        return server_error(&state);
+    }
+    match opened.origin {
+        Origin::Stored(loaded) => {
+            store_mode::finish(shared, store.as_ref(), state, loaded, now).await
+        }
+        Origin::Cookie => cookie_mode::finish(shared, state, now),
+    }
+}
+
+/// [`finish`] for a layer without a store, which needs no `.await`: adapters call it
+/// directly and spare the request a boxed future.
+pub(crate) fn finish_cookie<'a>(
+    shared: &Arc<Shared>,
+    opened: Option<Opened>,
+    cookie_headers: impl IntoIterator<Item = &'a [u8]> + 'a,
+    status: StatusCode,
+) -> Outcome {
     let now = shared.config.clock.now();
     let opened = match opened {
         Some(opened) => opened,
-        None if shared.store.is_none() && shared.config.refresh_each_request => {
+        None if shared.config.refresh_each_request => {
             cookie_mode::open(shared, cookie_headers, now)
         }
         None => return Outcome::default(),
     };
     let state = opened.session.take_state();
     if status.is_server_error() {
-        // The handler failed: save nothing, but a cached response must still vary.
-        return Outcome {
-            vary: state.accessed,
-            ..Outcome::default()
-        };
+        return server_error(&state);
     }
-    match (opened.origin, &shared.store) {
-        (Origin::Stored(loaded), Some(store)) => {
-            store_mode::finish(shared, store.as_ref(), state, loaded, now).await
-        }
-        _ => cookie_mode::finish(shared, state, now),
+    cookie_mode::finish(shared, state, now)
+}
+
+/// The handler failed: save nothing, but a cached response must still vary.
+fn server_error(state: &State) -> Outcome {
+    Outcome {
+        vary: state.accessed,
+        ..Outcome::default()
     }
 }
 
