@@ -102,9 +102,21 @@ impl CookieWriter {
     /// Unix seconds; writes never carry `Max-Age`, as in Flask.
     pub(crate) fn set_cookie(&self, value: &str, expires: Option<u64>) -> String {
         let mut out = String::with_capacity(self.name.len() + value.len() + self.tail.len() + 48);
+        self.write_set_cookie(&mut out, expires, |out| out.push_str(value));
+        out
+    }
+
+    /// Appends a `Set-Cookie` value to `out`, with `write_value` writing the cookie's
+    /// value in place.
+    pub(crate) fn write_set_cookie(
+        &self,
+        out: &mut String,
+        expires: Option<u64>,
+        write_value: impl FnOnce(&mut String),
+    ) {
         out.push_str(&self.name);
         out.push('=');
-        out.push_str(value);
+        write_value(out);
         out.push_str(&self.domain);
         if let Some(expires) = expires {
             out.push_str("; Expires=");
@@ -112,7 +124,6 @@ impl CookieWriter {
             out.push_str(&httpdate::fmt_http_date(at.max(UNIX_EPOCH)));
         }
         out.push_str(&self.tail);
-        out
     }
 
     /// The cookie that deletes ours: empty value, epoch `Expires`, `Max-Age=0`, and the

@@ -1,5 +1,6 @@
 //! Cookie sessions: Flask's `open_session` and `save_session`, plus flagon's own rules.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use http::StatusCode;
@@ -94,9 +95,38 @@ pub(super) fn finish(shared: &Shared, state: State, now: u64) -> Outcome {
 }
 
 /// The full `Set-Cookie` value for `state`, signed now with the current key.
+///
+/// Written in one pass into a reused buffer, then copied once into a string of exactly
+/// its length (which becomes the header value without another allocation).
 pub(crate) fn encode(shared: &Shared, state: &State, now: u64) -> String {
-    let value = flask::sign(&state.data, shared.config.keys.current(), now);
-    shared
-        .writer
-        .set_cookie(&value, cookie_expiry(&shared.config, state, now))
+    let write = |out: &mut String| {
+        let expires = cookie_expiry(&shared.config, state, now);
+        shared.writer.write_set_cookie(out, expires, |out| {
+            flask::sign_into(&state.data, shared.config.keys.current(), now, out);
+        });
+    };
+    HEADER.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buffer) => {
+            buffer.clear();
+            write(&mut buffer);
+            let header = String::from(buffer.as_str());
+            if buffer.capacity() > KEEP {
+                *buffer = String::new();
+            }
+            header
+        }
+        Err(_) => {
+            let mut header = String::new();
+            write(&mut header);
+            header
+        }
+    })
 }
+
+thread_local! {
+    /// The buffer [`encode`] writes `Set-Cookie` values into.
+    static HEADER: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// A buffer that grew past this (a cookie over the size limit) is not kept.
+const KEEP: usize = 16 * 1024;

@@ -98,10 +98,21 @@ pub struct Verified {
 /// # Ok::<(), flagon::ConfigError>(())
 /// ```
 pub fn sign(session: &Map, key: &Key, timestamp: u64) -> String {
-    let payload = tagged::with_json(session, |json| {
-        zlib::payload_segment(json.as_bytes(), signer::SIGNATURE_ROOM)
+    let mut out = String::new();
+    sign_into(session, key, timestamp, &mut out);
+    out
+}
+
+/// [`sign`], appended to `out`: the layer writes the cookie straight into its
+/// `Set-Cookie` value.
+pub(crate) fn sign_into(session: &Map, key: &Key, timestamp: u64, out: &mut String) {
+    let start = out.len();
+    tagged::with_json(session, |json| {
+        out.reserve((json.len() * 4).div_ceil(3) + 1 + signer::SIGNATURE_ROOM);
+        zlib::payload_segment_into(json.as_bytes(), out);
     });
-    signer::sign_appending(key, crate::key::Purpose::FlaskCookie, payload, timestamp)
+    let purpose = crate::key::Purpose::FlaskCookie;
+    signer::append_signature(key, purpose, out, start, timestamp);
 }
 
 /// Verifies a cookie value with `keys` and decodes it.

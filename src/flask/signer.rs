@@ -84,29 +84,30 @@ pub(crate) struct Unsigned<'a> {
 pub(crate) fn sign(key: &Key, purpose: Purpose, payload: &str, timestamp: u64) -> String {
     let mut out = String::with_capacity(payload.len() + SIGNATURE_ROOM);
     out.push_str(payload);
-    sign_appending(key, purpose, out, timestamp)
+    append_signature(key, purpose, &mut out, 0, timestamp);
+    out
 }
 
-/// What [`sign_appending`] adds after the payload: '.' + up to 11 timestamp characters +
-/// '.' + 27 signature characters.
+/// What [`append_signature`] adds after the payload: '.' + up to 11 timestamp characters
+/// + '.' + 27 signature characters.
 pub(crate) const SIGNATURE_ROOM: usize = 40;
 
-/// [`sign`] for a payload segment already in `out`, which needs [`SIGNATURE_ROOM`] spare
-/// capacity to grow without reallocating.
-pub(crate) fn sign_appending(
+/// [`sign`] for a payload segment already in `out` from byte `start` on: appends the
+/// timestamp and the signature over `out[start..]`.
+pub(crate) fn append_signature(
     key: &Key,
     purpose: Purpose,
-    mut out: String,
+    out: &mut String,
+    start: usize,
     timestamp: u64,
-) -> String {
+) {
     out.push('.');
     let bytes = timestamp.to_be_bytes();
     let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
-    base64::encode_segment_into(&bytes[first..], &mut out);
-    let signature = key.sign(purpose, out.as_bytes());
+    base64::encode_segment_into(&bytes[first..], out);
+    let signature = key.sign(purpose, &out.as_bytes()[start..]);
     out.push('.');
-    base64::encode_segment_into(&signature, &mut out);
-    out
+    base64::encode_segment_into(&signature, out);
 }
 
 /// Verifies signature then age, in that order; the payload is not touched.

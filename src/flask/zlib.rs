@@ -21,38 +21,39 @@ const LEVEL: u32 = 6;
 
 /// JSON bytes → payload segment: `.` + b64url(zlib) when that saves ≥ 2 bytes, else
 /// b64url(json). The string has `spare` bytes of capacity left for what follows.
+#[cfg(test)]
 pub(crate) fn payload_segment(json: &[u8], spare: usize) -> String {
+    let mut out = String::with_capacity((json.len() * 4).div_ceil(3) + 1 + spare);
+    payload_segment_into(json, &mut out);
+    out
+}
+
+/// [`payload_segment`], appended to `out`.
+pub(crate) fn payload_segment_into(json: &[u8], out: &mut String) {
     DEFLATE.with(|cell| match cell.try_borrow_mut() {
         Ok(mut state) => {
-            let segment = segment_with(&mut state, json, spare);
+            segment_into(&mut state, json, out);
             if state.packed.len() > KEEP {
                 state.packed = Vec::new();
             }
-            segment
         }
         Err(_) => {
             let mut fresh = Deflate {
                 zlib: None,
                 packed: Vec::new(),
             };
-            segment_with(&mut fresh, json, spare)
+            segment_into(&mut fresh, json, out);
         }
     })
 }
 
-fn segment_with(state: &mut Deflate, json: &[u8], spare: usize) -> String {
+fn segment_into(state: &mut Deflate, json: &[u8], out: &mut String) {
     match compress_if_smaller(state, json) {
         Some(packed) => {
-            let mut out = String::with_capacity(1 + (packed.len() * 4).div_ceil(3) + spare);
             out.push('.');
-            base64::encode_segment_into(packed, &mut out);
-            out
+            base64::encode_segment_into(packed, out);
         }
-        None => {
-            let mut out = String::with_capacity((json.len() * 4).div_ceil(3) + spare);
-            base64::encode_segment_into(json, &mut out);
-            out
-        }
+        None => base64::encode_segment_into(json, out),
     }
 }
 
