@@ -29,12 +29,15 @@ use std::future::{ready, Future, Ready};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{forward_ready, Payload, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header::{HeaderName, HeaderValue, COOKIE, RETRY_AFTER, SET_COOKIE, VARY};
 use actix_web::http::StatusCode as ActixStatus;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+
+use pin_project_lite::pin_project;
 
 use crate::engine::slot::Slot;
 use crate::engine::{self, Failure, Outcome, Shared};
@@ -118,7 +121,7 @@ where
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
-    type Future = LocalBoxFuture<Result<Self::Response, Error>>;
+    type Future = ResponseFuture<S::Future, B>;
 
     forward_ready!(service);
 
@@ -127,17 +130,87 @@ where
         let cookies = cookies.cloned().collect();
         let slot = Slot::new(self.shared.clone(), cookies);
         request.extensions_mut().insert(slot.clone());
-        let service = self.service.clone();
-        Box::pin(async move {
-            let mut response = service.call(request).await?;
-            let status = http::StatusCode::from_u16(response.status().as_u16())
-                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-            let outcome = slot.finish(status).await;
-            Ok(match apply(&mut response, outcome) {
-                Some(replacement) => response.into_response(replacement).map_into_right_body(),
-                None => response.map_into_left_body(),
-            })
-        })
+        ResponseFuture {
+            stage: Stage::Handling {
+                future: self.service.call(request),
+                slot: Some(slot),
+            },
+        }
+    }
+}
+
+pin_project! {
+    /// The future of a [`SessionMiddlewareService`] call: the wrapped service's response
+    /// with the session's headers added, once the session is saved.
+    ///
+    /// Cookie sessions finish without allocating; a store's save runs in a boxed future.
+    pub struct ResponseFuture<F, B> {
+        #[pin]
+        stage: Stage<F, B>,
+    }
+}
+
+pin_project! {
+    #[project = StageProj]
+    enum Stage<F, B> {
+        /// The wrapped service is still working.
+        Handling {
+            #[pin]
+            future: F,
+            slot: Option<Slot<HeaderValue>>,
+        },
+        /// The store is saving the session.
+        Saving {
+            future: LocalBoxFuture<ServiceResponse<EitherBody<B>>>,
+        },
+    }
+}
+
+impl<F, B> std::fmt::Debug for ResponseFuture<F, B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, B> Future for ResponseFuture<F, B>
+where
+    F: Future<Output = Result<ServiceResponse<B>, Error>>,
+    B: MessageBody + 'static,
+{
+    type Output = Result<ServiceResponse<EitherBody<B>>, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut stage = self.project().stage;
+        loop {
+            let saving = match stage.as_mut().project() {
+                StageProj::Handling { future, slot } => {
+                    let response = ready!(future.poll(cx))?;
+                    let slot = slot.take().expect("ResponseFuture polled after completion");
+                    let status = http::StatusCode::from_u16(response.status().as_u16())
+                        .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+                    if let Some(outcome) = slot.finish_now(status) {
+                        return Poll::Ready(Ok(respond(response, outcome)));
+                    }
+                    Box::pin(async move {
+                        let outcome = slot.finish(status).await;
+                        respond(response, outcome)
+                    }) as LocalBoxFuture<_>
+                }
+                StageProj::Saving { future } => return future.as_mut().poll(cx).map(Ok),
+            };
+            stage.set(Stage::Saving { future: saving });
+        }
+    }
+}
+
+/// The response with the outcome applied.
+fn respond<B>(
+    mut response: ServiceResponse<B>,
+    outcome: Outcome,
+) -> ServiceResponse<EitherBody<B>> {
+    match apply(&mut response, outcome) {
+        Some(replacement) => response.into_response(replacement).map_into_right_body(),
+        None => response.map_into_left_body(),
     }
 }
 
