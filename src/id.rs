@@ -59,7 +59,13 @@ impl StoreKey {
 
     /// Lower-case hex of the hash (64 characters), for stores keyed by text.
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut text = String::with_capacity(64);
+        for byte in self.0 {
+            text.push(char::from(HEX[usize::from(byte >> 4)]));
+            text.push(char::from(HEX[usize::from(byte & 15)]));
+        }
+        text
     }
 
     /// A store key from its 32 hash bytes (for stores and tests).
@@ -75,5 +81,21 @@ impl fmt::Debug for StoreKey {
             "StoreKey({:02x}{:02x}{:02x}{:02x}..)",
             self.0[0], self.0[1], self.0[2], self.0[3]
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_is_lower_case_and_two_digits_per_byte() {
+        let mut bytes = [0u8; 32];
+        for (i, byte) in bytes.iter_mut().enumerate() {
+            *byte = (i as u8).wrapping_mul(37) ^ 0xa5;
+        }
+        let want: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(StoreKey::from_bytes(bytes).to_hex(), want);
+        assert_eq!(StoreKey::from_bytes([0; 32]).to_hex(), "0".repeat(64));
     }
 }

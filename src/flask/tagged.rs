@@ -64,6 +64,18 @@ pub(crate) fn from_json(text: &[u8], max_depth: usize) -> Result<Map, DecodeErro
     }
 }
 
+/// One value → its tagged JSON text (what a store keeps per session key).
+pub(crate) fn value_to_json(value: &Value) -> String {
+    let mut out = String::with_capacity(16);
+    write_value(&mut out, value);
+    out
+}
+
+/// Tagged JSON text of one value (any JSON type at the top) → the value.
+pub(crate) fn value_from_json(text: &[u8], max_depth: usize) -> Result<Value, DecodeError> {
+    json::parse(text, max_depth, untag).map_err(DecodeError::Payload)
+}
+
 fn write_value(out: &mut String, value: &Value) {
     match value {
         Value::Null => out.push_str("null"),

@@ -10,24 +10,13 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::StoreError;
-use crate::flask::{from_tagged_json, to_tagged_json, Limits};
-use crate::value::{Map, Value};
-
-/// The single key the wrapper map uses; tagged JSON writes `{"v":<value>}` for it.
-const WRAP_KEY: &str = "v";
-const PREFIX: &str = "{\"v\":";
+use crate::flask::tagged::{value_from_json, value_to_json};
+use crate::flask::Limits;
+use crate::value::Value;
 
 /// One value → its tagged JSON text.
 pub(crate) fn encode_value(value: &Value) -> String {
-    let mut wrapper = Map::new();
-    wrapper.insert(WRAP_KEY.to_owned(), value.clone());
-    let text = to_tagged_json(&wrapper);
-    // Tagged JSON is compact, so the text is `{"v":` + value + `}`.
-    match text.strip_prefix(PREFIX).and_then(|t| t.strip_suffix('}')) {
-        Some(inner) => inner.to_owned(),
-        // Not expected; keep the whole wrapper, which decode_value also accepts.
-        None => text,
-    }
+    value_to_json(value)
 }
 
 /// Tagged JSON text of one value → the value.
@@ -35,15 +24,8 @@ pub(crate) fn encode_value(value: &Value) -> String {
 /// # Errors
 /// [`StoreError::Corrupt`] when the text is not tagged JSON within the default limits.
 pub(crate) fn decode_value(text: &str) -> Result<Value, StoreError> {
-    let wrapped = format!("{PREFIX}{text}}}");
-    let mut map = from_tagged_json(wrapped.as_bytes(), &Limits::default())
-        .map_err(|_| StoreError::Corrupt("a stored session value is not valid tagged JSON"))?;
-    match map.remove(WRAP_KEY) {
-        Some(value) if map.is_empty() => Ok(value),
-        _ => Err(StoreError::Corrupt(
-            "a stored session value is not a single tagged JSON value",
-        )),
-    }
+    value_from_json(text.as_bytes(), Limits::default().max_depth)
+        .map_err(|_| StoreError::Corrupt("a stored session value is not valid tagged JSON"))
 }
 
 /// The current time in UTC Unix seconds.
@@ -81,6 +63,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::Map;
 
     #[test]
     fn sql_time_saturates_and_rejects_negative() {
