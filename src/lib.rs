@@ -23,6 +23,7 @@ pub mod error;
 pub mod flask;
 pub mod id;
 pub mod key;
+mod scratch;
 mod session;
 pub mod store;
 pub mod value;

@@ -8,6 +8,7 @@ use http::StatusCode;
 use super::{cookie_expiry, Failure, Opened, Origin, Outcome, Shared};
 use crate::config::OversizePolicy;
 use crate::flask;
+use crate::scratch::with_scratch;
 use crate::session::{Lifecycle, Session, State};
 
 /// The first of our cookies that verifies, or an empty session. Every rejection is traced
@@ -105,21 +106,10 @@ pub(crate) fn encode(shared: &Shared, state: &State, now: u64) -> String {
             flask::sign_into(&state.data, shared.config.keys.current(), now, out);
         });
     };
-    HEADER.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut buffer) => {
-            buffer.clear();
-            write(&mut buffer);
-            let header = String::from(buffer.as_str());
-            if buffer.capacity() > KEEP {
-                *buffer = String::new();
-            }
-            header
-        }
-        Err(_) => {
-            let mut header = String::new();
-            write(&mut header);
-            header
-        }
+    with_scratch(&HEADER, KEEP, |buffer| {
+        buffer.clear();
+        write(buffer);
+        String::from(buffer.as_str())
     })
 }
 

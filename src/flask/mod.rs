@@ -193,6 +193,26 @@ fn decode_payload(payload: &[u8], limits: &Limits) -> Result<Map, DecodeError> {
     })
 }
 
+/// A fixed-seed xorshift generator for the codec's randomised unit tests: the same inputs
+/// on every run, no dependency.
+#[cfg(test)]
+pub(crate) struct XorShift(u64);
+
+#[cfg(test)]
+impl XorShift {
+    pub(crate) fn new(seed: u64) -> XorShift {
+        XorShift(seed)
+    }
+
+    /// The next number, reduced modulo `m`.
+    pub(crate) fn below(&mut self, m: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % m
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

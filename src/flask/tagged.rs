@@ -16,6 +16,7 @@
 //! becomes `null`, as in Flask. The top level must be an object (DV8).
 
 use super::{base64, date, json, json_write, DecodeError};
+use crate::scratch::with_scratch;
 use crate::value::{Map, Value};
 
 /// The tag keys Flask registers, in its order.
@@ -39,17 +40,10 @@ const KEEP: usize = 64 * 1024;
 
 /// Session → tagged JSON text, handed to `use_json` in a reused buffer.
 pub(crate) fn with_json<T>(session: &Map, use_json: impl FnOnce(&str) -> T) -> T {
-    JSON.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut out) => {
-            out.clear();
-            write_dict(&mut out, session);
-            let got = use_json(&out);
-            if out.capacity() > KEEP {
-                *out = String::new();
-            }
-            got
-        }
-        Err(_) => use_json(&to_json(session)),
+    with_scratch(&JSON, KEEP, |out| {
+        out.clear();
+        write_dict(out, session);
+        use_json(out)
     })
 }
 

@@ -15,6 +15,7 @@ use std::cell::RefCell;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 use super::{base64, DecodeError};
+use crate::scratch::{with_scratch, Scratch};
 
 /// zlib's default level, which `zlib.compress` uses.
 const LEVEL: u32 = 6;
@@ -30,21 +31,7 @@ pub(crate) fn payload_segment(json: &[u8], spare: usize) -> String {
 
 /// [`payload_segment`], appended to `out`.
 pub(crate) fn payload_segment_into(json: &[u8], out: &mut String) {
-    DEFLATE.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut state) => {
-            segment_into(&mut state, json, out);
-            if state.packed.len() > KEEP {
-                state.packed = Vec::new();
-            }
-        }
-        Err(_) => {
-            let mut fresh = Deflate {
-                zlib: None,
-                packed: Vec::new(),
-            };
-            segment_into(&mut fresh, json, out);
-        }
-    })
+    with_scratch(&DEFLATE, KEEP, |state| segment_into(state, json, out));
 }
 
 fn segment_into(state: &mut Deflate, json: &[u8], out: &mut String) {
@@ -68,8 +55,8 @@ thread_local! {
         })
     };
 /// Likewise for inflating, with the buffers a decode reuses.
-    static INFLATE: RefCell<Scratch> = const {
-        RefCell::new(Scratch {
+    static INFLATE: RefCell<Inflate> = const {
+        RefCell::new(Inflate {
             zlib: None,
             packed: Vec::new(),
             json: Vec::new(),
@@ -78,6 +65,7 @@ thread_local! {
 }
 
 /// A thread's reusable encoding state.
+#[derive(Default)]
 struct Deflate {
     zlib: Option<Compress>,
     /// Room for the compressed payload; zero-filled once, then only overwritten.
@@ -85,7 +73,8 @@ struct Deflate {
 }
 
 /// A thread's reusable decoding state: saves a `malloc`/`free` pair per buffer per cookie.
-struct Scratch {
+#[derive(Default)]
+struct Inflate {
     zlib: Option<Decompress>,
     /// The payload segment, base64-decoded.
     packed: Vec<u8>,
@@ -95,6 +84,22 @@ struct Scratch {
 
 /// Buffers above this size are freed after use rather than kept for the next cookie.
 const KEEP: usize = 64 * 1024;
+
+impl Scratch for Deflate {
+    /// `packed` is only resized, never shrunk: its length is what it holds.
+    fn trim(&mut self, keep: usize) {
+        if self.packed.len() > keep {
+            self.packed = Vec::new();
+        }
+    }
+}
+
+impl Scratch for Inflate {
+    fn trim(&mut self, keep: usize) {
+        self.packed.trim(keep);
+        self.json.trim(keep);
+    }
+}
 
 /// `zlib.compress(raw)` when its output is at least two bytes shorter than `raw`.
 ///
@@ -207,30 +212,13 @@ pub(crate) fn with_payload_json<T>(
     max_inflated: usize,
     read: impl FnOnce(&[u8]) -> Result<T, DecodeError>,
 ) -> Result<T, DecodeError> {
-    INFLATE.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut scratch) => {
-            let scratch = &mut *scratch;
-            let got = decode_with(scratch, segment, max_inflated, read);
-            for buf in [&mut scratch.packed, &mut scratch.json] {
-                if buf.capacity() > KEEP {
-                    *buf = Vec::new();
-                }
-            }
-            got
-        }
-        Err(_) => {
-            let mut fresh = Scratch {
-                zlib: None,
-                packed: Vec::new(),
-                json: Vec::new(),
-            };
-            decode_with(&mut fresh, segment, max_inflated, read)
-        }
+    with_scratch(&INFLATE, KEEP, |scratch| {
+        decode_with(scratch, segment, max_inflated, read)
     })
 }
 
 fn decode_with<T>(
-    scratch: &mut Scratch,
+    scratch: &mut Inflate,
     segment: &[u8],
     max_inflated: usize,
     read: impl FnOnce(&[u8]) -> Result<T, DecodeError>,
@@ -327,13 +315,8 @@ mod tests {
     /// The shortcut never skips an input zlib would have made two bytes shorter.
     #[test]
     fn skipping_zlib_never_changes_the_output() {
-        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = |m: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % m
-        };
+        let mut rng = crate::flask::XorShift::new(0x2545_F491_4F6C_DD1D);
+        let mut next = |m: u64| rng.below(m);
         let mut skipped = 0;
         for round in 0..60_000u64 {
             let len = next(120) as usize;
