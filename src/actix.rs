@@ -33,7 +33,9 @@ use std::task::{ready, Context, Poll};
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{forward_ready, Payload, Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::header::{HeaderName, HeaderValue, COOKIE, RETRY_AFTER, SET_COOKIE, VARY};
+use actix_web::http::header::{
+    HeaderName, HeaderValue, CACHE_CONTROL, COOKIE, RETRY_AFTER, SET_COOKIE, VARY,
+};
 use actix_web::http::StatusCode as ActixStatus;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
@@ -226,6 +228,9 @@ fn apply<B>(response: &mut ServiceResponse<B>, outcome: Outcome) -> Option<HttpR
     let headers = response.headers_mut();
     if outcome.vary {
         add_vary_cookie(headers);
+    }
+    if outcome.private && !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));
     }
     if let Some(cookie) = outcome.set_cookie {
         match HeaderValue::try_from(cookie) {

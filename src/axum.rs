@@ -27,7 +27,7 @@ use std::task::{ready, Context, Poll};
 
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
-use http::header::{COOKIE, RETRY_AFTER, SET_COOKIE, VARY};
+use http::header::{CACHE_CONTROL, COOKIE, RETRY_AFTER, SET_COOKIE, VARY};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Request, StatusCode};
 use pin_project_lite::pin_project;
@@ -195,6 +195,11 @@ fn apply(response: &mut Response, outcome: Outcome) -> Option<Response> {
     }
     if outcome.vary {
         add_vary_cookie(response.headers_mut());
+    }
+    if outcome.private && !response.headers().contains_key(CACHE_CONTROL) {
+        response
+            .headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("private"));
     }
     if let Some(cookie) = outcome.set_cookie {
         match HeaderValue::try_from(cookie) {

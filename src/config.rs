@@ -82,7 +82,9 @@ pub struct SessionConfig {
     pub(crate) limits: Limits,
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) absolute_timeout: Option<Duration>,
-    pub(crate) touch_interval: Duration,
+    /// `None`: derived from the idle timeout (see [`SessionConfig::touch_interval`]).
+    pub(crate) touch_interval: Option<Duration>,
+    pub(crate) cache_control_private: bool,
     pub(crate) store_deadline: Duration,
     pub(crate) store_failure_status: StatusCode,
     pub(crate) clock: Clock,
@@ -131,7 +133,8 @@ impl SessionConfig {
             limits: Limits::default(),
             idle_timeout: None,
             absolute_timeout: None,
-            touch_interval: Duration::from_secs(60),
+            touch_interval: None,
+            cache_control_private: true,
             store_deadline: Duration::from_secs(2),
             store_failure_status: StatusCode::SERVICE_UNAVAILABLE,
             clock: Clock(None),
@@ -250,10 +253,40 @@ impl SessionConfig {
     }
 
     /// Server-side stores: a request that only reads moves the expiry forward at most once
-    /// per this interval (default 60 s), so reads stay cheap.
+    /// per this interval, so reads stay cheap.
+    ///
+    /// The throttle costs idle time: a session whose last touch was skipped can expire
+    /// `idle_timeout - touch_interval` after that request. So the guarantee is that a
+    /// session stays alive while it sees a request at least every
+    /// `idle_timeout - touch_interval`. The default is a tenth of the idle timeout, at
+    /// most 60 s; an interval set here must be less than half the idle timeout
+    /// ([`validate`](Self::validate) refuses anything longer).
+    #[must_use]
     pub fn touch_interval(mut self, interval: Duration) -> Self {
-        self.touch_interval = interval;
+        self.touch_interval = Some(interval);
         self
+    }
+
+    /// Adds `Cache-Control: private` to a response that sets or deletes the session
+    /// cookie and has no `Cache-Control` of its own (default on), so a shared cache never
+    /// stores one user's cookie for another.
+    #[must_use]
+    pub fn cache_control_private(mut self, on: bool) -> Self {
+        self.cache_control_private = on;
+        self
+    }
+
+    /// The idle timeout stores apply: [`idle_timeout`](Self::idle_timeout), else the
+    /// permanent lifetime.
+    pub(crate) fn effective_idle(&self) -> Duration {
+        self.idle_timeout.unwrap_or(self.permanent_lifetime)
+    }
+
+    /// The touch throttle in force: the configured one, else a tenth of the idle timeout
+    /// capped at 60 s.
+    pub(crate) fn effective_touch_interval(&self) -> Duration {
+        self.touch_interval
+            .unwrap_or_else(|| (self.effective_idle() / 10).min(Duration::from_secs(60)))
     }
 
     /// Server-side stores: the longest one store operation may take before the request gets
@@ -326,6 +359,16 @@ impl SessionConfig {
                 what: "store_deadline",
                 why: "must be more than zero",
             });
+        }
+        if let Some(interval) = self.touch_interval {
+            if interval.saturating_mul(2) >= self.effective_idle() {
+                return Err(ConfigError::Lifetime {
+                    what: "touch_interval",
+                    why: "must be less than half the idle timeout (or the permanent lifetime when \
+                          no idle timeout is set); otherwise reads stop extending a session and \
+                          active users are logged out. Leave it unset for a safe default",
+                });
+            }
         }
         Ok(())
     }

@@ -82,6 +82,11 @@ impl Key {
         self.secret.iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// The secret's length in bytes (for the short-key warning; never the secret).
+    pub(crate) fn secret_len(&self) -> usize {
+        self.secret.len()
+    }
+
     fn mac(&self, purpose: Purpose) -> &HmacSha1 {
         match purpose {
             Purpose::FlaskCookie => &self.cookie_mac,

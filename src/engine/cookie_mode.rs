@@ -69,6 +69,18 @@ pub(super) fn finish(shared: &Shared, state: State, now: u64) -> Outcome {
     let header = encode(shared, &state, now);
     outcome.vary = true;
     if header.len() > config.max_cookie_size {
+        if !state.modified {
+            // Only a refresh: the cookie the client holds still works (it came in, so it
+            // fit the input limit). Failing here would fail every request for the
+            // cookie's whole lifetime, handlers that never touch the session included.
+            tracing::warn!(
+                size = header.len(),
+                limit = config.max_cookie_size,
+                "refreshed session cookie would be too large; keeping the client's cookie \
+                 unrefreshed (it still expires at its old time)"
+            );
+            return outcome;
+        }
         match config.oversize {
             OversizePolicy::Error => {
                 tracing::error!(

@@ -33,6 +33,7 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new(config: SessionConfig) -> Result<Shared, ConfigError> {
         config.validate()?;
+        warn_weak_settings(&config);
         Ok(Shared {
             writer: CookieWriter::new(&config),
             config,
@@ -55,6 +56,29 @@ impl Shared {
         I::IntoIter: 's,
     {
         candidates(headers, self.config.cookie_name.as_bytes())
+    }
+}
+
+/// Keys shorter than this are accepted (Flask keys must keep working) but warned about.
+const SHORT_KEY: usize = 32;
+
+/// The startup warnings of SECURITY.md CK-1 and CR-7: settings that work but weaken
+/// sessions. Once per layer, through `tracing`.
+fn warn_weak_settings(config: &SessionConfig) {
+    let len = config.keys.current().secret_len();
+    if len < SHORT_KEY {
+        tracing::warn!(
+            bytes = len,
+            "the session secret key is only {len} bytes: anyone who guesses it can forge \
+             sessions. Use at least {SHORT_KEY} random bytes (`flagon keygen` prints a key)"
+        );
+    }
+    if !config.secure && !config.partitioned {
+        tracing::warn!(
+            "session cookies are configured without Secure: browsers send them over plain \
+             http too, where they can be read and replayed. Fine on localhost while \
+             developing; in production serve https and keep Secure on"
+        );
     }
 }
 
@@ -106,6 +130,9 @@ pub(crate) struct Outcome {
     pub(crate) vary: bool,
     /// A `Set-Cookie` value to append.
     pub(crate) set_cookie: Option<String>,
+    /// Add `Cache-Control: private` unless the response has a `Cache-Control` already
+    /// (a session cookie goes out and the layer asks for it).
+    pub(crate) private: bool,
     /// Replace the response: saving failed and the client must know.
     pub(crate) failure: Option<Failure>,
 }
@@ -151,12 +178,17 @@ pub(crate) async fn finish<'a>(
     if status.is_server_error() {
         return server_error(&state);
     }
-    match opened.origin {
-        Origin::Stored(loaded) => {
-            store_mode::finish(shared, store.as_ref(), state, loaded, now).await
-        }
+    let outcome = match opened.origin {
+        Origin::Stored(loaded) => store_mode::finish(shared, store, state, loaded, now).await,
         Origin::Cookie => cookie_mode::finish(shared, state, now),
-    }
+    };
+    mark_private(shared, outcome)
+}
+
+/// Asks for `Cache-Control: private` when a cookie goes out (SECURITY CK-10).
+fn mark_private(shared: &Shared, mut outcome: Outcome) -> Outcome {
+    outcome.private = outcome.set_cookie.is_some() && shared.config.cache_control_private;
+    outcome
 }
 
 /// [`finish`] for a layer without a store, which needs no `.await`: adapters call it
@@ -179,7 +211,7 @@ pub(crate) fn finish_cookie<'a>(
     if status.is_server_error() {
         return server_error(&state);
     }
-    cookie_mode::finish(shared, state, now)
+    mark_private(shared, cookie_mode::finish(shared, state, now))
 }
 
 /// The handler failed: save nothing, but a cached response must still vary.
@@ -206,8 +238,7 @@ pub(crate) fn vary_covers_cookie(value: &[u8]) -> bool {
 
 /// The expiry to give a stored session now: idle timeout, capped by the absolute one.
 pub(crate) fn store_expiry(config: &SessionConfig, created_at: u64, now: u64) -> u64 {
-    let idle = config.idle_timeout.unwrap_or(config.permanent_lifetime);
-    let mut expires = now.saturating_add(idle.as_secs());
+    let mut expires = now.saturating_add(config.effective_idle().as_secs());
     if let Some(absolute) = config.absolute_timeout {
         expires = expires.min(created_at.saturating_add(absolute.as_secs()));
     }

@@ -20,44 +20,48 @@ use crate::store::{Applied, Created, Record, StoreError};
 /// How many fresh ids to try when the store reports a collision.
 const CREATE_ATTEMPTS: usize = 3;
 
-/// The first id cookie that verifies, then its live record. An id that verifies but has
-/// no live record is never adopted: the session starts empty and gets a fresh id if written.
+/// The first id cookie that verifies *and* has a live record. An id that verifies but
+/// has no live record is never adopted, and does not hide a later cookie of the same name
+/// that does (cookie tossing: a planted or logged-out id placed first must not log the
+/// user out or in). With none, the session starts empty and gets a fresh id if written.
 pub(super) async fn open<'a>(
     shared: &Arc<Shared>,
     store: &dyn DynStore,
     cookie_headers: impl IntoIterator<Item = &'a [u8]> + 'a,
     now: u64,
 ) -> Result<Opened, StoreError> {
-    let Some((id, stale_key)) = verified_id(shared, cookie_headers, now) else {
-        return Ok(fresh(shared));
-    };
-    let key = id.store_key();
-    let loaded = match deadline(shared, store.load(&key, now)).await {
-        Err(StoreError::Corrupt(why)) => {
-            // A record we cannot read is not a session we can serve; the id is not adopted.
-            tracing::warn!(
-                why,
-                "stored session record is corrupt; starting an empty session"
-            );
-            None
-        }
-        other => other?,
-    };
-    match loaded {
-        Some(record) => Ok(Opened {
-            session: Session::from_state(State::new(record.data), Some(shared.clone())),
-            origin: Origin::Stored(Some(Loaded {
-                id,
-                created_at: record.created_at,
-                expires_at: record.expires_at,
-                stale_key,
-            })),
-        }),
-        None => {
-            tracing::debug!("session id verified but has no live record (expired, purged or unknown); starting empty");
-            Ok(fresh(shared))
+    for (id, stale_key) in verified_ids(shared, cookie_headers, now) {
+        let key = id.store_key();
+        let loaded = match deadline(shared, store.load(&key, now)).await {
+            Err(StoreError::Corrupt(why)) => {
+                // A record we cannot read is not a session we can serve; the id is not adopted.
+                tracing::warn!(
+                    why,
+                    "stored session record is corrupt; trying the next cookie or starting empty"
+                );
+                None
+            }
+            other => other?,
+        };
+        match loaded {
+            Some(record) => {
+                return Ok(Opened {
+                    session: Session::from_state(State::new(record.data), Some(shared.clone())),
+                    origin: Origin::Stored(Some(Loaded {
+                        id,
+                        created_at: record.created_at,
+                        expires_at: record.expires_at,
+                        stale_key,
+                    })),
+                })
+            }
+            None => tracing::debug!(
+                "session id verified but has no live record (expired, purged or unknown); \
+                 trying the next cookie or starting empty"
+            ),
         }
     }
+    Ok(fresh(shared))
 }
 
 fn fresh(shared: &Arc<Shared>) -> Opened {
@@ -67,11 +71,16 @@ fn fresh(shared: &Arc<Shared>) -> Opened {
     }
 }
 
-fn verified_id<'a>(
-    shared: &Shared,
-    cookie_headers: impl IntoIterator<Item = &'a [u8]> + 'a,
+/// The ids of our cookies whose signature verifies, in header order, each with "signed
+/// with a fallback key". Rejections are traced with their reason, never the cookie.
+fn verified_ids<'s, 'a: 's, I>(
+    shared: &'s Shared,
+    cookie_headers: I,
     now: u64,
-) -> Option<(SessionId, bool)> {
+) -> impl Iterator<Item = (SessionId, bool)> + use<'s, 'a, I>
+where
+    I: IntoIterator<Item = &'a [u8]> + 'a,
+{
     let config = &shared.config;
     let expiry = Expiry {
         now,
@@ -79,7 +88,7 @@ fn verified_id<'a>(
         max_age: u64::MAX,
         clock_skew: config.clock_skew.as_secs(),
     };
-    for value in shared.candidates(cookie_headers) {
+    shared.candidates(cookie_headers).filter_map(move |value| {
         let checked = signer::unsign(
             value,
             &config.keys,
@@ -97,19 +106,19 @@ fn verified_id<'a>(
             Ok((id, unsigned.key_index > 0))
         });
         match checked {
-            Ok(found) => return Some(found),
+            Ok(found) => Some(found),
             Err(reason) => {
-                tracing::debug!(%reason, "session id cookie rejected; trying the next one or starting empty")
+                tracing::debug!(%reason, "session id cookie rejected; trying the next one or starting empty");
+                None
             }
         }
-    }
-    None
+    })
 }
 
 /// Saves what the request did and decides the cookie.
 pub(super) async fn finish(
     shared: &Shared,
-    store: &dyn DynStore,
+    store: &Arc<dyn DynStore>,
     state: State,
     loaded: Option<Loaded>,
     now: u64,
@@ -124,11 +133,13 @@ pub(super) async fn finish(
             vary: vary || set_cookie.is_some(),
             set_cookie,
             failure: None,
+            private: false,
         },
         Err(failure) => Outcome {
             vary,
             set_cookie: None,
             failure: Some(failure),
+            private: false,
         },
     }
 }
@@ -136,33 +147,80 @@ pub(super) async fn finish(
 type Step = Result<Option<String>, Failure>;
 
 /// No live session came in: create one if the handler stored something.
-async fn finish_new(shared: &Shared, store: &dyn DynStore, state: &State, now: u64) -> Step {
+async fn finish_new(shared: &Shared, store: &Arc<dyn DynStore>, state: &State, now: u64) -> Step {
     if state.data.is_empty() || state.lifecycle == Lifecycle::Purge {
         return Ok(state.modified.then(|| shared.writer.deletion().to_owned()));
     }
+    create(shared, store, state.data.clone(), state, now).await
+}
+
+/// Stores `data` as a new session under a fresh id; its cookie.
+async fn create(
+    shared: &Shared,
+    store: &Arc<dyn DynStore>,
+    data: crate::value::Map,
+    state: &State,
+    now: u64,
+) -> Step {
     let expires_at = store_expiry(&shared.config, now, now);
-    let record = Record::new(state.data.clone(), now, expires_at);
+    let record = Record::new(data, now, expires_at);
     for _ in 0..CREATE_ATTEMPTS {
         let id = SessionId::generate();
-        match deadline(shared, store.create(&id.store_key(), &record)).await {
+        let key = id.store_key();
+        match deadline(shared, store.create(&key, &record)).await {
             Ok(Created::Stored) => return Ok(Some(id_cookie(shared, &id, state, now))),
             Ok(_) => tracing::warn!("session id collision on create; drawing another id"),
-            Err(e) => return Err(store_failed(shared, &e)),
+            Err(e) => {
+                if matches!(e, StoreError::Timeout(_)) {
+                    // The create may still land; its id was never sent, so nobody could
+                    // use it. Remove it rather than leave it to expire.
+                    clean_up_orphan(shared, store, key);
+                }
+                return Err(store_failed(shared, &e));
+            }
         }
     }
     Err(Failure::store(&shared.config))
 }
 
+/// Deletes a record whose create timed out, in the background: the record is unreachable
+/// (its id never reached a client), so this only reclaims space early. A failure here is
+/// harmless: the record expires at its idle timeout.
+fn clean_up_orphan(shared: &Shared, store: &Arc<dyn DynStore>, key: crate::id::StoreKey) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let (store, limit) = (store.clone(), shared.config.store_deadline);
+    runtime.spawn(async move {
+        // After the late create, on the stores that order one connection's operations.
+        let outcome = tokio::time::timeout(limit, store.delete(&key)).await;
+        if !matches!(outcome, Ok(Ok(()))) {
+            tracing::debug!(
+                "could not remove a session record whose create timed out; it expires on its own"
+            );
+        }
+    });
+}
+
+/// Does this request end the session? Only an explicit purge, or a clear that left
+/// nothing. A map the handler emptied key by key does not: its view may be stale (another
+/// request may have written a key meanwhile), so the store applies the removals and keeps
+/// the record, and the session lives on, empty, until its idle timeout.
+fn ends_session(state: &State) -> bool {
+    state.lifecycle == Lifecycle::Purge
+        || (state.modified && state.changes.clear && state.data.is_empty())
+}
+
 /// A live session came in: purge, renew, apply changes or touch it.
 async fn finish_existing(
     shared: &Shared,
-    store: &dyn DynStore,
+    store: &Arc<dyn DynStore>,
     state: &State,
     loaded: Loaded,
     now: u64,
 ) -> Step {
     let key = loaded.id.store_key();
-    if state.lifecycle == Lifecycle::Purge || (state.modified && state.data.is_empty()) {
+    if ends_session(state) {
         deadline(shared, store.delete(&key))
             .await
             .map_err(|e| store_failed(shared, &e))?;
@@ -181,7 +239,7 @@ async fn finish_existing(
             _ => Ok(resend.then(|| id_cookie(shared, &loaded.id, state, now))),
         };
     }
-    let interval = shared.config.touch_interval.as_secs();
+    let interval = shared.config.effective_touch_interval().as_secs();
     if state.accessed && expires_at >= loaded.expires_at.saturating_add(interval) {
         // A read is activity: move the expiry, cheaply and at most once per interval.
         deadline(shared, store.touch(&key, expires_at, now))
@@ -193,7 +251,7 @@ async fn finish_existing(
 
 async fn renew(
     shared: &Shared,
-    store: &dyn DynStore,
+    store: &Arc<dyn DynStore>,
     state: &State,
     loaded: &Loaded,
     expires_at: u64,
@@ -208,12 +266,28 @@ async fn renew(
         )
         .await;
         match renewed.map_err(|e| store_failed(shared, &e))? {
-            Ok(Applied::Gone) => return Err(interrupted()),
+            Ok(Applied::Gone) => return restart(shared, store, state, now).await,
             Ok(_) => return Ok(Some(id_cookie(shared, &id, state, now))),
             Err(_collision) => tracing::warn!("session id collision on renew; drawing another id"),
         }
     }
     Err(Failure::store(&shared.config))
+}
+
+/// A renew (a login, typically) found its session ended meanwhile (a logout or a purge
+/// raced it). The request still gets a session, as it would have had it arrived a moment
+/// later: a new one holding only what this request wrote, never the ended session's data.
+async fn restart(shared: &Shared, store: &Arc<dyn DynStore>, state: &State, now: u64) -> Step {
+    tracing::info!(
+        "session ended by a concurrent request while this one renewed it; \
+         starting a new session with only this request's writes"
+    );
+    let mut data = crate::value::Map::new();
+    state.changes.apply_to(&mut data);
+    if data.is_empty() {
+        return Ok(Some(shared.writer.deletion().to_owned()));
+    }
+    create(shared, store, data, state, now).await
 }
 
 /// `Set-Cookie` carrying the signed id.
@@ -243,10 +317,19 @@ async fn deadline<T>(
 }
 
 fn store_failed(shared: &Shared, error: &StoreError) -> Failure {
-    tracing::error!(
-        error = error_chain(error),
-        "session store failed while saving; nothing was saved and the cookie is unchanged"
-    );
+    if matches!(error, StoreError::Timeout(_)) {
+        tracing::error!(
+            error = error_chain(error),
+            "session store did not answer in time while saving; the write may or may not have \
+             been applied (outcome unknown). The cookie is unchanged; a retry is safe, as \
+             every write sets absolute values"
+        );
+    } else {
+        tracing::error!(
+            error = error_chain(error),
+            "session store failed while saving; nothing was saved and the cookie is unchanged"
+        );
+    }
     Failure::store(&shared.config)
 }
 

@@ -131,8 +131,10 @@ pub enum Applied {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The store did not answer within the deadline.
-    #[error("session store did not answer within {0:?}")]
+    /// The store did not answer within the deadline. The operation may still have been
+    /// applied (its reply was late, not necessarily its effect): the outcome is unknown.
+    /// Retrying is safe: every write sets absolute values.
+    #[error("session store did not answer within {0:?} (outcome unknown: the operation may or may not have been applied)")]
     Timeout(Duration),
     /// The store could not be reached or failed the operation.
     #[error("session store failed: {0}")]

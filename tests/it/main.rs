@@ -11,6 +11,13 @@ mod login_example;
 mod markers;
 #[cfg(feature = "redis")]
 mod outage;
+#[cfg(all(
+    feature = "memory",
+    feature = "sqlite",
+    feature = "redis",
+    feature = "postgres"
+))]
+mod promises;
 mod proptests;
 mod save_rules;
 mod scenarios;
