@@ -15,8 +15,9 @@
 //! read. Other processes may share the file; `busy_timeout` covers their writes.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection};
 use tokio::sync::Semaphore;
@@ -34,8 +35,8 @@ use tx::{apply_tx, create_tx, delete_tx, load_tx, renew_tx, sweep_tx};
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SqliteOptions {
-    /// Longest time one operation may take, waiting for a connection included
-    /// (default 2 s); SQLite's `busy_timeout` is set to the same.
+    /// Longest time one operation may take, waiting for a connection and for another
+    /// process's write lock included (default 2 s).
     pub deadline: Duration,
     /// Read connections (default 4); there is always exactly one write connection.
     pub readers: usize,
@@ -146,14 +147,23 @@ impl SqliteStore {
 
     /// Runs `f` on a connection from `pool` on a blocking thread, within the deadline.
     ///
-    /// If the deadline passes, the caller gets [`StoreError::Timeout`]; the transaction
-    /// already running finishes or rolls back on its own, atomically.
+    /// One deadline governs the whole operation, from the call to the commit: the wait
+    /// for a connection of this process, the wait for another process's write lock (a
+    /// busy handler that gives up at the deadline, instead of a `busy_timeout` that would
+    /// start again inside), and the transaction. If the caller stops waiting (this
+    /// deadline, or a shorter one of the caller's that drops the future), the operation
+    /// is abandoned: a transaction not yet begun never begins, and one waiting for the
+    /// write lock gives up. So a write reported as timed out cannot land after a later
+    /// write; at most it committed in the instant the deadline passed, while it held the
+    /// lock and before any later writer could.
     async fn run<T, F>(&self, pool: &Arc<Pool>, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let deadline = self.options.deadline;
+        let budget = Budget::new(deadline);
+        let abandon = AbandonOnDrop(budget.abandoned.clone());
         let pool = pool.clone();
         let work = async move {
             let permit = pool
@@ -163,19 +173,92 @@ impl SqliteStore {
                 .await
                 .map_err(backend)?;
             let task = tokio::task::spawn_blocking(move || {
+                if budget.spent() {
+                    return Err(StoreError::Timeout(deadline));
+                }
                 let mut conn = pool.take().ok_or_else(|| {
                     backend(SetupError("sqlite connection pool is unexpectedly empty"))
                 })?;
-                let out = f(&mut conn);
+                let out = busy::within(&budget, || f(&mut conn));
                 pool.put(conn);
                 drop(permit);
-                out
+                match out {
+                    Err(_) if budget.spent() => Err(StoreError::Timeout(deadline)),
+                    other => other,
+                }
             });
             task.await.map_err(backend)?
         };
-        tokio::time::timeout(deadline, work)
+        let out = tokio::time::timeout(deadline, work)
             .await
-            .map_err(|_| StoreError::Timeout(deadline))?
+            .map_err(|_| StoreError::Timeout(deadline));
+        // Marking a finished operation abandoned changes nothing; an unfinished one stops.
+        drop(abandon);
+        out?
+    }
+}
+
+/// What one operation may still spend: its deadline, and whether its caller gave up.
+#[derive(Clone)]
+struct Budget {
+    until: Instant,
+    abandoned: Arc<AtomicBool>,
+}
+
+impl Budget {
+    fn new(deadline: Duration) -> Budget {
+        Budget {
+            until: Instant::now() + deadline,
+            abandoned: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    fn spent(&self) -> bool {
+        self.abandoned.load(Ordering::Acquire) || Instant::now() >= self.until
+    }
+}
+
+/// Marks the operation abandoned when the caller stops waiting for it, including when its
+/// future is dropped.
+struct AbandonOnDrop(Arc<AtomicBool>);
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// SQLite's busy handler, bounded by the budget of the operation running on this thread.
+mod busy {
+    use std::cell::RefCell;
+    use std::time::{Duration, Instant};
+
+    use super::Budget;
+
+    thread_local! {
+        static CURRENT: RefCell<Option<Budget>> = const { RefCell::new(None) };
+    }
+
+    /// Runs `f` with `budget` as the limit of every wait for another writer.
+    pub(super) fn within<T>(budget: &Budget, f: impl FnOnce() -> T) -> T {
+        CURRENT.with(|c| *c.borrow_mut() = Some(budget.clone()));
+        let out = f();
+        CURRENT.with(|c| *c.borrow_mut() = None);
+        out
+    }
+
+    /// Called by SQLite while another connection holds the lock: wait a little, then
+    /// retry (`true`) if the operation's budget still lasts, else give up (`false`:
+    /// `SQLITE_BUSY`, nothing written). The check comes after the sleep, so a retry never
+    /// starts past the deadline.
+    pub(super) fn handler(attempt: i32) -> bool {
+        let Some(budget) = CURRENT.with(|c| c.borrow().clone()) else {
+            return false;
+        };
+        let step = [1, 2, 5, 10, 15, 20, 25][usize::try_from(attempt).unwrap_or(0).min(6)];
+        let left = budget.until.saturating_duration_since(Instant::now());
+        std::thread::sleep(Duration::from_millis(step).min(left));
+        !budget.spent()
     }
 }
 
@@ -183,17 +266,21 @@ fn open_all(
     path: &Path,
     options: &SqliteOptions,
 ) -> Result<(Connection, Vec<Connection>), StoreError> {
-    let writer = open_one(path, options)?;
-    writer.execute_batch(sql::SCHEMA).map_err(backend)?;
-    let readers = (0..options.readers.max(1))
-        .map(|_| open_one(path, options))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((writer, readers))
+    // Setting up may wait for another process's lock too, as long as one operation may.
+    busy::within(&Budget::new(options.deadline), || {
+        let writer = open_one(path)?;
+        writer.execute_batch(sql::SCHEMA).map_err(backend)?;
+        let readers = (0..options.readers.max(1))
+            .map(|_| open_one(path))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((writer, readers))
+    })
 }
 
-fn open_one(path: &Path, options: &SqliteOptions) -> Result<Connection, StoreError> {
+fn open_one(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path).map_err(backend)?;
-    conn.busy_timeout(options.deadline).map_err(backend)?;
+    // Waits for other writers end at each operation's own deadline (see `SqliteStore::run`).
+    conn.busy_handler(Some(busy::handler)).map_err(backend)?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))
         .map_err(backend)?;

@@ -24,6 +24,7 @@ use crate::support::http::{get as fetch, send};
 
 mod cookie_limits;
 mod settings;
+mod sqlite_order;
 
 /// Two hand-offs between the test and one waiting handler.
 #[derive(Default)]
