@@ -6,10 +6,13 @@
 //! concurrent requests. Expiry is checked on every read and enforced by a TTL, so Redis
 //! drops expired sessions itself and [`SessionStore::sweep`] has nothing to do.
 //!
-//! `renew` moves a session between two keys, which a Cluster may place on two nodes, so
-//! it takes three steps: seal the old record (it answers as gone from then on), create the
-//! new one if the key is free, delete the old one. A crash or deadline between the first
-//! two steps leaves the session sealed: the user is logged out, never duplicated.
+//! `renew` moves a session between two keys. On one node that is one atomic script. A
+//! Cluster may place the two keys on two nodes, so there it takes three steps: seal the
+//! old record (it answers as gone from then on), create the new one if the key is free,
+//! delete the old one. A crash or deadline between the first two steps leaves the session
+//! sealed: the user is logged out, never duplicated. Each step is safe to resend (the
+//! Cluster client resends a command whose reply was lost): a resent seal or create
+//! recognises its own work.
 //!
 //! Persistence caveat: if Redis restarts without persistence every session is gone, and if
 //! it restarts from an older snapshot, sessions deleted since may come back. Use AOF with
@@ -197,6 +200,9 @@ impl RedisStore {
             .await
     }
 
+    /// Renew on a Cluster, where the two keys may live on two nodes: seal the old record
+    /// with a token, create the new one, delete the old one. Each step is safe to resend
+    /// (see `scripts`), and the token is the new key, unique to this attempt.
     async fn renew_steps(
         &self,
         old: &str,
@@ -206,7 +212,7 @@ impl RedisStore {
         now: u64,
     ) -> Result<Result<Applied, Created>, StoreError> {
         let mut seal = evalsha(&SCRIPTS.seal, old);
-        seal.arg(now);
+        seal.arg(now).arg(new);
         let fields: Vec<String> = self.eval(&SCRIPTS.seal, seal).await?;
         if fields.is_empty() {
             return Ok(Ok(Applied::Gone));
@@ -222,15 +228,15 @@ impl RedisStore {
             };
         }
         let mut create = evalsha(&SCRIPTS.create, new);
-        create.arg(now).arg(created_at).arg(expires_at);
+        create.arg(now).arg(created_at).arg(expires_at).arg(old);
         for (field, value) in fields {
             create.arg(field).arg(value);
         }
         let stored: i64 = self.eval(&SCRIPTS.create, create).await?;
         if stored == 0 {
-            let _: i64 = self
-                .eval(&SCRIPTS.unseal, evalsha(&SCRIPTS.unseal, old))
-                .await?;
+            let mut unseal = evalsha(&SCRIPTS.unseal, old);
+            unseal.arg(new);
+            let _: i64 = self.eval(&SCRIPTS.unseal, unseal).await?;
             return Ok(Err(Created::Collision));
         }
         self.del(old).await?;
@@ -262,6 +268,12 @@ fn key_text(prefix: &str, key: &StoreKey) -> String {
     }
     text.push('}');
     text
+}
+
+/// A random token for one create call, so a resent create knows its own record.
+fn nonce() -> String {
+    let bytes: [u8; 8] = crate::key::random_bytes();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// An `EVALSHA` of `script` on the one key `key`, arguments to follow.
@@ -308,7 +320,8 @@ impl SessionStore for RedisStore {
         let mut cmd = evalsha(&SCRIPTS.create, &self.key(key));
         cmd.arg(record.created_at)
             .arg(record.created_at)
-            .arg(record.expires_at);
+            .arg(record.expires_at)
+            .arg(nonce());
         push_data(&mut cmd, &record.data);
         let stored: i64 = self.eval(&SCRIPTS.create, cmd).await?;
         Ok(if stored == 1 {
@@ -348,6 +361,23 @@ impl SessionStore for RedisStore {
             return Ok(Err(Created::Collision));
         }
         let (old, new) = (self.key(old), self.key(new));
+        if let Source::Single(..) = self.link.source() {
+            // One node holds both keys: one atomic script.
+            let mut cmd = redis::cmd("EVALSHA");
+            cmd.arg(SCRIPTS.renew.get_hash())
+                .arg(2)
+                .arg(&old)
+                .arg(&new)
+                .arg(now)
+                .arg(expires_at);
+            push_changes(&mut cmd, changes);
+            let done: i64 = self.eval(&SCRIPTS.renew, cmd).await?;
+            return Ok(match done {
+                1 => Ok(Applied::Done),
+                2 => Err(Created::Collision),
+                _ => Ok(Applied::Gone),
+            });
+        }
         let steps = self.renew_steps(&old, &new, changes, expires_at, now);
         within(self.options.deadline * 3, steps).await
     }
@@ -427,6 +457,56 @@ mod tests {
         let loaded = store.load(&key, now).await.ok().flatten().expect("live");
         assert!(loaded.data.is_empty());
         store.delete(&key).await.ok();
+    }
+
+    /// The Cluster client resends a command whose reply was lost, although the first
+    /// one ran: a resent create or seal must report what the first one did, not a
+    /// collision (an orphaned duplicate) or a false "gone" (a user logged out).
+    #[tokio::test]
+    async fn create_and_seal_are_safe_to_resend() {
+        let prefix = format!("flagon-resend:{}:", crate::store::codec::unix_now());
+        let options = RedisOptions::default().prefix(prefix);
+        let store = match RedisStore::connect_with("redis://127.0.0.1:6379", options).await {
+            Ok(store) => store,
+            Err(e) => return eprintln!("skipped: no Redis on 127.0.0.1:6379 ({e})"),
+        };
+        let now = crate::store::codec::unix_now();
+        let key = store.key(&crate::id::SessionId::generate().store_key());
+        let create = |nonce: &str| {
+            let mut cmd = evalsha(&SCRIPTS.create, &key);
+            cmd.arg(now).arg(now).arg(now + 60).arg(nonce);
+            cmd.arg("v:a").arg("1");
+            cmd
+        };
+        let first: i64 = store.eval(&SCRIPTS.create, create("n1")).await.unwrap();
+        let resent: i64 = store.eval(&SCRIPTS.create, create("n1")).await.unwrap();
+        let other: i64 = store.eval(&SCRIPTS.create, create("n2")).await.unwrap();
+        assert_eq!((first, resent, other), (1, 1, 0));
+
+        let seal = |token: &str| {
+            let mut cmd = evalsha(&SCRIPTS.seal, &key);
+            cmd.arg(now).arg(token);
+            cmd
+        };
+        let sealed: Vec<String> = store.eval(&SCRIPTS.seal, seal("t1")).await.unwrap();
+        let again: Vec<String> = store.eval(&SCRIPTS.seal, seal("t1")).await.unwrap();
+        let rival: Vec<String> = store.eval(&SCRIPTS.seal, seal("t2")).await.unwrap();
+        assert!(
+            !sealed.is_empty() && !again.is_empty(),
+            "a resent seal said gone"
+        );
+        assert!(rival.is_empty(), "a second renew sealed a sealed record");
+        assert_eq!(pairs(again).get("v:a").map(String::as_str), Some("1"));
+
+        let unseal = |token: &str| {
+            let mut cmd = evalsha(&SCRIPTS.unseal, &key);
+            cmd.arg(token);
+            cmd
+        };
+        let wrong: i64 = store.eval(&SCRIPTS.unseal, unseal("t2")).await.unwrap();
+        let right: i64 = store.eval(&SCRIPTS.unseal, unseal("t1")).await.unwrap();
+        assert_eq!((wrong, right), (0, 1));
+        store.del(&key).await.unwrap();
     }
 
     #[test]

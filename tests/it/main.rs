@@ -15,7 +15,8 @@ mod outage;
     feature = "memory",
     feature = "sqlite",
     feature = "redis",
-    feature = "postgres"
+    feature = "postgres",
+    feature = "test-util"
 ))]
 mod promises;
 mod proptests;

@@ -16,7 +16,7 @@ mod any;
 #[cfg(feature = "memory")]
 mod memory;
 #[cfg(any(feature = "redis", feature = "postgres"))]
-mod outage;
+pub(crate) mod outage;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "redis")]

@@ -84,6 +84,11 @@ impl Link {
             .clone()
     }
 
+    /// How connections are made: one node or a Cluster.
+    pub(super) fn source(&self) -> &Source {
+        &self.source
+    }
+
     pub(super) fn kind(&self) -> &'static str {
         match self.source {
             Source::Single(..) => "single",
@@ -93,6 +98,11 @@ impl Link {
 
     /// Runs `work` on the current connection within `deadline`; on timeout the
     /// connection is replaced before the error is returned.
+    ///
+    /// The connection is replaced too when the caller stops waiting first (the layer's
+    /// own `store_deadline` may be shorter than this store's): a request abandoned in
+    /// flight leaves the multiplexed connection waiting for a reply that may never come,
+    /// so whichever deadline fires, the next operation gets a fresh connection.
     pub(super) async fn run<T, F, Fut>(
         self: &Arc<Self>,
         deadline: Duration,
@@ -102,13 +112,20 @@ impl Link {
         F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = Result<T, StoreError>>,
     {
-        match tokio::time::timeout(deadline, work(self.get())).await {
+        let mut guard = ReplaceIfAbandoned {
+            link: self,
+            deadline,
+            armed: true,
+        };
+        let out = match tokio::time::timeout(deadline, work(self.get())).await {
             Ok(result) => result,
             Err(_) => {
                 self.replace(deadline);
                 Err(StoreError::Timeout(deadline))
             }
-        }
+        };
+        guard.armed = false;
+        out
     }
 
     /// Swaps in a new connection (a single node's is made lazily, at once; a cluster's in
@@ -125,8 +142,12 @@ impl Link {
                 if self.replacing.swap(true, Ordering::SeqCst) {
                     return;
                 }
+                let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                    self.replacing.store(false, Ordering::SeqCst);
+                    return;
+                };
                 let (link, client) = (self.clone(), client.clone());
-                tokio::spawn(async move {
+                runtime.spawn(async move {
                     let fresh = tokio::time::timeout(deadline * 4, client.get_async_connection());
                     if let Ok(Ok(conn)) = fresh.await {
                         link.set(Conn::Cluster(conn));
@@ -140,5 +161,21 @@ impl Link {
 
     fn set(&self, conn: Conn) {
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = conn;
+    }
+}
+
+/// Replaces the connection when dropped while armed: the operation's future was dropped
+/// before it finished.
+struct ReplaceIfAbandoned<'a> {
+    link: &'a Arc<Link>,
+    deadline: Duration,
+    armed: bool,
+}
+
+impl Drop for ReplaceIfAbandoned<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.link.replace(self.deadline);
+        }
     }
 }

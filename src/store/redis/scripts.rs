@@ -1,7 +1,8 @@
 //! The Lua scripts that make each Redis operation atomic.
 //!
 //! A session is one hash `PREFIX{HEX}`: field `c` is created_at, `e` expires_at (both
-//! Unix seconds), `s` is present while a renew moves it away, and each session key `k` is
+//! Unix seconds), `n` the nonce of the create call that made it, `s` is present (holding
+//! the renew's token) while a Cluster renew moves it away, and each session key `k` is
 //! the field `v:k` holding that value's tagged JSON. The hash also carries a TTL at
 //! `e`, so Redis removes expired sessions by itself. The braces make the whole key one
 //! hash tag, so a script touches one key in one Cluster slot.
@@ -12,6 +13,11 @@
 //! one before) skips both, and the hot path of APPLY is two calls into Redis, `HMGET`
 //! and one `HSET`. Each `redis.call` costs about as much as a whole command sent over the
 //! network, which is why the scripts batch fields into one call instead of one per field.
+//!
+//! Every script is safe to run twice. The Cluster client sends a command again when the
+//! connection broke before its reply came, although the first one may have run: a create
+//! recognises its own nonce, and a seal its own token, so a resent step reports what the
+//! first one did instead of a collision or a false "gone".
 //!
 //! Why not a scriptless `MULTI`/`EXEC`? A transaction cannot make its writes conditional
 //! on what it reads, so a write into a record that was logged out, sealed by a renew or
@@ -59,31 +65,34 @@ local e = m[1]
     )
 }
 
-/// KEYS[1]; ARGV: now, created_at, expires_at, then field/value pairs.
-/// 1 = stored, 0 = a live record (or one being renewed) is in the way.
+/// KEYS[1]; ARGV: now, created_at, expires_at, nonce, then field/value pairs.
+/// 1 = stored (now, or by an earlier run of this same call: same nonce), 0 = a live
+/// record (or one being renewed) is in the way.
 fn create() -> String {
-    let fields = batch("HSET", "ARGV", "4", "#ARGV");
+    let fields = batch("HSET", "ARGV", "5", "#ARGV");
     format!(
         "local k = KEYS[1]
-local e = redis.call('HGET', k, 'e')
-if e and tonumber(e) > tonumber(ARGV[1]) then return 0 end
+local m = redis.call('HMGET', k, 'e', 'n')
+if m[1] and tonumber(m[1]) > tonumber(ARGV[1]) then
+  if m[2] == ARGV[4] then return 1 end
+  return 0
+end
 redis.call('DEL', k)
-redis.call('HSET', k, 'c', ARGV[2], 'e', ARGV[3])
+redis.call('HSET', k, 'c', ARGV[2], 'e', ARGV[3], 'n', ARGV[4])
 {fields}redis.call('EXPIREAT', k, ARGV[3])
 return 1
 "
     )
 }
 
-/// KEYS[1]; ARGV: now, expires_at, clear ('1' or '0'), n, then n field/value pairs, then
-/// fields to remove up to the end. 1 = done, 0 = gone.
-fn apply() -> String {
-    let live = live("0");
+/// The change set of ARGV (clear flag, count, pairs, removals) applied to the hash `k`,
+/// then the expiry; needs `k` and `e` bound. Returns 1.
+fn changes() -> String {
     let clear = batch("HDEL", "gone", "1", "#gone");
     let sets = batch("HSET", "ARGV", "5", "last");
     let removes = batch("HDEL", "ARGV", "last + 1", "#ARGV");
     format!(
-        "{live}if ARGV[3] == '1' then
+        "if ARGV[3] == '1' then
   local gone = {{}}
   for _, f in ipairs(redis.call('HKEYS', k)) do
     if string.sub(f, 1, 2) == 'v:' then gone[#gone + 1] = f end
@@ -94,22 +103,48 @@ local last = 4 + 2 * tonumber(ARGV[4])
     )
 }
 
+/// KEYS[1]; ARGV: now, expires_at, clear ('1' or '0'), n, then n field/value pairs, then
+/// fields to remove up to the end. 1 = done, 0 = gone.
+fn apply() -> String {
+    format!("{}{}", live("0"), changes())
+}
+
+/// Renew on one node, in one atomic step: KEYS[1] old, KEYS[2] new; ARGV as APPLY.
+/// 1 = done, 0 = the old record is gone, 2 = a live record holds the new key.
+fn renew() -> String {
+    format!(
+        "{}local o = redis.call('HGET', KEYS[2], 'e')
+if o and tonumber(o) > tonumber(ARGV[1]) then return 2 end
+redis.call('RENAME', k, KEYS[2])
+k = KEYS[2]
+{}",
+        live("0"),
+        changes()
+    )
+}
+
 /// KEYS[1]; ARGV: now, expires_at. 1 = done, 0 = gone.
 fn touch() -> String {
     format!("{}{EXPIRE}", live("0"))
 }
 
-/// Renew, step 1, on the old key. KEYS[1]; ARGV: now.
-/// Seals the record (from now on it loads as nothing and accepts no writes) and returns
-/// all its fields; an empty reply means it was gone.
+/// Cluster renew, step 1, on the old key. KEYS[1]; ARGV: now, token.
+/// Seals the record with the renew's token (from now on it loads as nothing and accepts
+/// no writes) and returns all its fields; an empty reply means it was gone, or sealed by
+/// another renew. A record sealed with this token already is this step run again.
 const SEAL: &str = r"
-redis.call('HSET', k, 's', '1')
+local k = KEYS[1]
+local m = redis.call('HMGET', k, 'e', 's')
+if not m[1] or tonumber(m[1]) <= tonumber(ARGV[1]) then return {} end
+if m[2] and m[2] ~= ARGV[2] then return {} end
+redis.call('HSET', k, 's', ARGV[2])
 return redis.call('HGETALL', k)
 ";
 
-/// Renew, undo of step 1 after a collision on the new key. KEYS[1].
+/// Cluster renew, undo of step 1 after a collision on the new key. KEYS[1]; ARGV: token.
 const UNSEAL: &str = r"
-return redis.call('HDEL', KEYS[1], 's')
+if redis.call('HGET', KEYS[1], 's') == ARGV[1] then return redis.call('HDEL', KEYS[1], 's') end
+return 0
 ";
 
 /// The scripts, hashed once.
@@ -117,6 +152,7 @@ pub(super) struct Scripts {
     pub(super) create: redis::Script,
     pub(super) apply: redis::Script,
     pub(super) touch: redis::Script,
+    pub(super) renew: redis::Script,
     pub(super) seal: redis::Script,
     pub(super) unseal: redis::Script,
 }
@@ -127,17 +163,19 @@ impl Scripts {
             create: redis::Script::new(&create()),
             apply: redis::Script::new(&apply()),
             touch: redis::Script::new(&touch()),
-            seal: redis::Script::new(&format!("{}{SEAL}", live("{}"))),
+            renew: redis::Script::new(&renew()),
+            seal: redis::Script::new(SEAL),
             unseal: redis::Script::new(UNSEAL),
         }
     }
 
     /// Every script, to load them all up front.
-    pub(super) fn all(&self) -> [&redis::Script; 5] {
+    pub(super) fn all(&self) -> [&redis::Script; 6] {
         [
             &self.create,
             &self.apply,
             &self.touch,
+            &self.renew,
             &self.seal,
             &self.unseal,
         ]
