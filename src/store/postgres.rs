@@ -22,10 +22,12 @@ use super::{Applied, Changes, Created, Record, SessionStore, StoreError};
 use crate::id::StoreKey;
 
 mod pooled;
+mod redacted;
 mod rows;
 mod sql;
 
 use pooled::Pooled;
+use redacted::Redacted;
 
 use rows::{to_record, write_values};
 
@@ -149,7 +151,7 @@ impl PostgresStore {
         self.within(async {
             let mut client = Pooled::get(&self.pool).await?;
             let result = async {
-                let tx = client.transaction().await.map_err(backend)?;
+                let tx = read_committed(&mut client).await?;
                 tx.execute("SELECT pg_advisory_xact_lock(7307748460532447)", &[])
                     .await
                     .map_err(backend)?;
@@ -173,12 +175,27 @@ impl PostgresStore {
     }
 }
 
+/// A transaction at READ COMMITTED, whatever the server's or the role's default: the
+/// algorithm (lock the session row, then write) relies on each writer seeing the commits
+/// it queued behind. Under REPEATABLE READ or SERIALIZABLE those writers would fail with
+/// serialization errors instead.
+async fn read_committed<'c>(
+    client: &'c mut Pooled,
+) -> Result<deadpool_postgres::Transaction<'c>, StoreError> {
+    client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::ReadCommitted)
+        .start()
+        .await
+        .map_err(backend)
+}
+
 impl PostgresStore {
     async fn create_now(&self, key: &StoreKey, record: &Record) -> Result<Created, StoreError> {
-        let k = &key.as_bytes()[..];
+        let k = Redacted(&key.as_bytes()[..]);
         let mut client = Pooled::get(&self.pool).await?;
         let result = async {
-            let tx = client.transaction().await.map_err(backend)?;
+            let tx = read_committed(&mut client).await?;
             let times = (
                 to_sql_time(record.created_at),
                 to_sql_time(record.expires_at),
@@ -199,7 +216,7 @@ impl PostgresStore {
                     .map(|(name, value)| (name.clone(), Some(value.clone())))
                     .collect(),
             };
-            write_values(&tx, &self.sql.write_values, k, &changes).await?;
+            write_values(&tx, &self.sql.write_values, k.0, &changes).await?;
             tx.commit().await.map_err(backend)?;
             Ok(Created::Stored)
         }
@@ -214,10 +231,10 @@ impl PostgresStore {
         expires_at: u64,
         now: u64,
     ) -> Result<Applied, StoreError> {
-        let k = &key.as_bytes()[..];
+        let k = Redacted(&key.as_bytes()[..]);
         let mut client = Pooled::get(&self.pool).await?;
         let result = async {
-            let tx = client.transaction().await.map_err(backend)?;
+            let tx = read_committed(&mut client).await?;
             let stmt = tx
                 .prepare_cached(&self.sql.extend_live)
                 .await
@@ -227,7 +244,7 @@ impl PostgresStore {
                 return Ok(Applied::Gone);
             }
             if !changes.is_empty() {
-                write_values(&tx, &self.sql.write_values, k, changes).await?;
+                write_values(&tx, &self.sql.write_values, k.0, changes).await?;
             }
             tx.commit().await.map_err(backend)?;
             Ok(Applied::Done)
@@ -238,15 +255,15 @@ impl PostgresStore {
 
     async fn renew_now(
         &self,
-        old: &[u8],
-        new: &[u8],
+        old: Redacted<&[u8]>,
+        new: Redacted<&[u8]>,
         changes: &Changes,
         expires_at: u64,
         now: u64,
     ) -> Result<Result<Applied, Created>, StoreError> {
         let mut client = Pooled::get(&self.pool).await?;
         let result = async {
-            let tx = client.transaction().await.map_err(backend)?;
+            let tx = read_committed(&mut client).await?;
             let n = to_sql_time(now);
             let live = tx
                 .query_opt(&self.sql.lock_live, &[&old, &n])
@@ -273,7 +290,7 @@ impl PostgresStore {
                 .await
                 .map_err(backend)?;
             if !changes.is_empty() {
-                write_values(&tx, &self.sql.write_values, new, changes).await?;
+                write_values(&tx, &self.sql.write_values, new.0, changes).await?;
             }
             tx.commit().await.map_err(backend)?;
             Ok(Ok(Applied::Done))
@@ -306,7 +323,7 @@ impl SessionStore for PostgresStore {
                     .prepare_cached(&self.sql.load)
                     .await
                     .map_err(backend)?;
-                let (k, n) = (&key.as_bytes()[..], to_sql_time(now));
+                let (k, n) = (Redacted(&key.as_bytes()[..]), to_sql_time(now));
                 let rows = client.query(&stmt, &[&k, &n]).await.map_err(backend)?;
                 to_record(&rows)
             }
@@ -342,7 +359,7 @@ impl SessionStore for PostgresStore {
         if old == new {
             return Ok(Err(Created::Collision));
         }
-        let (old, new) = (&old.as_bytes()[..], &new.as_bytes()[..]);
+        let (old, new) = (Redacted(&old.as_bytes()[..]), Redacted(&new.as_bytes()[..]));
         self.within(self.renew_now(old, new, changes, expires_at, now))
             .await
     }
@@ -369,7 +386,7 @@ impl SessionStore for PostgresStore {
     }
 
     async fn delete(&self, key: &StoreKey) -> Result<(), StoreError> {
-        let k = &key.as_bytes()[..];
+        let k = Redacted(&key.as_bytes()[..]);
         self.within(self.execute(&self.sql.delete, &[&k]))
             .await
             .map(|_| ())

@@ -23,6 +23,7 @@ use crate::scenarios::{routes, TestClock};
 use crate::support::http::{get as fetch, send};
 
 mod cookie_limits;
+mod postgres_faults;
 mod redis_faults;
 mod settings;
 mod sqlite_order;

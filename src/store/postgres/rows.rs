@@ -2,6 +2,7 @@
 
 use tokio_postgres::Row;
 
+use super::Redacted;
 use crate::store::codec::{backend, decode_value, encode_value, from_sql_time};
 use crate::store::{Changes, Record, StoreError};
 use crate::value::Map;
@@ -30,6 +31,12 @@ pub(super) async fn write_values(
 ) -> Result<(), StoreError> {
     let (clear, removed, names, values) = change_params(changes);
     let stmt = tx.prepare_cached(sql).await.map_err(backend)?;
+    let (key, removed, names, values) = (
+        Redacted(key),
+        Redacted(removed),
+        Redacted(names),
+        Redacted(values),
+    );
     tx.execute(&stmt, &[&key, &clear, &removed, &names, &values])
         .await
         .map_err(backend)?;

@@ -4,6 +4,14 @@
 //! Values live one row per session key in `TABLE_values`, whose foreign key cascades
 //! deletes (purge, sweep) and key updates (renew).
 
+/// "Now" for deciding that a session is live: the later of the app's clock (`$n`) and the
+/// database's. An app server whose clock is behind can then never load, extend or write
+/// into a session the database already sees as expired (and so revive it for everyone);
+/// one whose clock is ahead only expires sessions early, by its own skew.
+fn live_after(param: &str) -> String {
+    format!("GREATEST({param}, floor(extract(epoch FROM clock_timestamp()))::bigint)")
+}
+
 /// Statements with the table name filled in.
 pub(super) struct Sql {
     pub(super) schema: String,
@@ -36,7 +44,8 @@ impl Sql {
             load: format!(
                 "SELECT s.created_at, s.expires_at, v.name, v.value FROM {t} s
                  LEFT JOIN {t}_values v ON v.key = s.key
-                 WHERE s.key = $1 AND s.expires_at > $2"
+                 WHERE s.key = $1 AND s.expires_at > {}",
+                live_after("$2")
             ),
             // Inserts, or takes over an expired row; 0 rows means a live one is in the way.
             create: format!(
@@ -47,7 +56,8 @@ impl Sql {
             ),
             // Also takes the row lock that orders every writer of this session.
             extend_live: format!(
-                "UPDATE {t} SET expires_at = $2 WHERE key = $1 AND expires_at > $3"
+                "UPDATE {t} SET expires_at = $2 WHERE key = $1 AND expires_at > {}",
+                live_after("$3")
             ),
             // $2 clear, $3 names to remove, $4/$5 names and values to set. The delete never
             // touches a name being set, so the two parts change disjoint rows.
@@ -59,7 +69,10 @@ impl Sql {
                  SELECT $1, n, v FROM unnest($4::text[], $5::text[]) AS u(n, v)
                  ON CONFLICT (key, name) DO UPDATE SET value = EXCLUDED.value"
             ),
-            lock_live: format!("SELECT 1 FROM {t} WHERE key = $1 AND expires_at > $2 FOR UPDATE"),
+            lock_live: format!(
+                "SELECT 1 FROM {t} WHERE key = $1 AND expires_at > {} FOR UPDATE",
+                live_after("$2")
+            ),
             lock_any: format!("SELECT expires_at FROM {t} WHERE key = $1 FOR UPDATE"),
             delete: format!("DELETE FROM {t} WHERE key = $1"),
             rename: format!("UPDATE {t} SET key = $2, expires_at = $3 WHERE key = $1"),
