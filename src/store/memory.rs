@@ -2,8 +2,16 @@
 //!
 //! Good for tests, development and single-process deployments that accept losing every
 //! session on restart. The number of sessions is bounded: when the store is full, a new
-//! session first pushes out expired ones, then the one closest to expiry (with an idle
-//! timeout, the least recently active one).
+//! session pushes out, in this order:
+//!
+//! 1. an expired session;
+//! 2. a session nobody came back to: created, but never read, written or touched by a
+//!    later request (what anonymous traffic and bots leave behind), earliest expiry first;
+//! 3. any other session, earliest expiry first (with an idle timeout: the least recently
+//!    active).
+//!
+//! So a flood of new anonymous sessions evicts other one-visit sessions before it evicts
+//! a user who logged in and came back. [`MemoryStore::evictions`] counts each kind.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -24,11 +32,26 @@ pub struct MemoryStore {
     max_entries: usize,
 }
 
+/// How many sessions a [`MemoryStore`] pushed out to make room, by kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Evictions {
+    /// Sessions already expired.
+    pub expired: u64,
+    /// Live sessions that no request came back to after the one that created them.
+    pub unvisited: u64,
+    /// Live sessions that had been used again (users who came back).
+    pub returning: u64,
+}
+
 #[derive(Debug, Default)]
 struct Inner {
     records: HashMap<StoreKey, Record>,
     /// `(expires_at, key)` of every record: expired ones and eviction order first.
     by_expiry: BTreeSet<(u64, StoreKey)>,
+    /// `(expires_at, key)` of the records no later request has used yet.
+    unvisited: BTreeSet<(u64, StoreKey)>,
+    evictions: Evictions,
 }
 
 impl Inner {
@@ -39,16 +62,29 @@ impl Inner {
     fn remove(&mut self, key: &StoreKey) -> Option<Record> {
         let record = self.records.remove(key)?;
         self.by_expiry.remove(&(record.expires_at, *key));
+        self.unvisited.remove(&(record.expires_at, *key));
         Some(record)
     }
 
-    fn insert(&mut self, key: StoreKey, record: Record) {
+    /// Stores a record; `visited` says whether a request came back to this session.
+    fn insert(&mut self, key: StoreKey, record: Record, visited: bool) {
         self.remove(&key);
         self.by_expiry.insert((record.expires_at, key));
+        if !visited {
+            self.unvisited.insert((record.expires_at, key));
+        }
         self.records.insert(key, record);
     }
 
+    /// A later request used this session: it is no longer among the first evicted.
+    fn visit(&mut self, key: &StoreKey) {
+        if let Some(record) = self.records.get(key) {
+            self.unvisited.remove(&(record.expires_at, *key));
+        }
+    }
+
     fn set_expiry(&mut self, key: &StoreKey, expires_at: u64) {
+        self.visit(key);
         if let Some(record) = self.records.get_mut(key) {
             self.by_expiry.remove(&(record.expires_at, *key));
             record.expires_at = expires_at;
@@ -56,11 +92,30 @@ impl Inner {
         }
     }
 
-    /// Drops the record that expires first (an expired one if there is any).
-    fn evict_one(&mut self) {
-        if let Some(&(_, key)) = self.by_expiry.iter().next() {
-            self.remove(&key);
-        }
+    /// Drops one record: an expired one, else an unvisited one, else the one that
+    /// expires first.
+    fn evict_one(&mut self, now: u64) {
+        let first = self.by_expiry.iter().next().copied();
+        let victim = match first {
+            Some((expires_at, key)) if expires_at <= now => {
+                self.evictions.expired += 1;
+                key
+            }
+            _ => match self.unvisited.iter().next().copied() {
+                Some((_, key)) => {
+                    self.evictions.unvisited += 1;
+                    key
+                }
+                None => match first {
+                    Some((_, key)) => {
+                        self.evictions.returning += 1;
+                        key
+                    }
+                    None => return,
+                },
+            },
+        };
+        self.remove(&victim);
     }
 }
 
@@ -94,6 +149,12 @@ impl MemoryStore {
         self.max_entries
     }
 
+    /// How many sessions were pushed out to make room since the store was made, by kind.
+    /// A growing `returning` count means the bound is too small for the site's users.
+    pub fn evictions(&self) -> Evictions {
+        self.lock().evictions
+    }
+
     /// A panic elsewhere while holding the lock cannot leave a half-done change (every
     /// change is finished before anything that could panic), so a poisoned lock is used.
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -105,7 +166,11 @@ impl MemoryStore {
     fn load_now(&self, key: &StoreKey, now: u64) -> Option<Record> {
         let mut inner = self.lock();
         match inner.records.get(key) {
-            Some(record) if record.expires_at > now => Some(record.clone()),
+            Some(record) if record.expires_at > now => {
+                let record = record.clone();
+                inner.visit(key);
+                Some(record)
+            }
             Some(_) => {
                 inner.remove(key);
                 None
@@ -121,9 +186,9 @@ impl MemoryStore {
         }
         inner.remove(key);
         while inner.records.len() >= self.max_entries {
-            inner.evict_one();
+            inner.evict_one(record.created_at);
         }
-        inner.insert(*key, record.clone());
+        inner.insert(*key, record.clone(), false);
         Created::Stored
     }
 
@@ -159,7 +224,7 @@ impl MemoryStore {
         };
         changes.apply_to(&mut record.data);
         record.expires_at = expires_at;
-        inner.insert(*new, record);
+        inner.insert(*new, record, true);
         Ok(Applied::Done)
     }
 

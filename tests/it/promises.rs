@@ -23,6 +23,7 @@ use crate::scenarios::{routes, TestClock};
 use crate::support::http::{get as fetch, send};
 
 mod cookie_limits;
+mod memory_eviction;
 mod postgres_faults;
 mod redis_faults;
 mod settings;
