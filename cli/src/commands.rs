@@ -92,11 +92,33 @@ fn sign(args: SignArgs, stdin: &mut dyn Read, clock: u64) -> Result<Output, CliE
         ))
     })?;
     let timestamp = args.timestamp.unwrap_or(clock);
+    if timestamp == 0 {
+        // itsdangerous writes 0 as an empty segment, which no verifier with a max age
+        // accepts (and flagon refuses as malformed): a cookie nobody could load.
+        return Err(CliError::Usage(
+            "--timestamp 0 makes a cookie no server accepts (its time segment is empty); \
+             give a Unix time of 1 or later"
+                .into(),
+        ));
+    }
+    let cookie = flask::sign(&session, &key, timestamp);
+    let warning = (cookie.len() > MAX_BROWSER_COOKIE).then(|| {
+        format!(
+            "warning: this cookie is {} bytes; browsers drop cookies over about {MAX_BROWSER_COOKIE} \
+             bytes (name and attributes included), so it would never come back. Store less in \
+             the session or use a server-side store",
+            cookie.len()
+        )
+    });
     Ok(Output {
-        stdout: format!("{}\n", flask::sign(&session, &key, timestamp)),
-        warning: None,
+        stdout: format!("{cookie}\n"),
+        warning,
     })
 }
+
+/// The longest cookie value worth printing without a warning (flagon's and Flask's
+/// `MAX_COOKIE_SIZE` default).
+const MAX_BROWSER_COOKIE: usize = 4093;
 
 /// flagon's decoding caps, except that a cookie given on the command line may be as long
 /// as Flask ever writes one (it only warns above 4093 bytes; browsers drop those).

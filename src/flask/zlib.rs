@@ -427,4 +427,15 @@ mod tests {
         assert!(decode_payload_segment(b".eyJhIjoxfQ", MB).is_err());
         assert!(decode_payload_segment(b"eyJhIjoxfQ=", MB).is_err());
     }
+
+    /// Deflate must be the stock zlib compiled into the crate, never a host library
+    /// (which may be zlib-ng, whose output differs from Flask's byte for byte).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn zlib_is_compiled_in_not_a_host_library() {
+        let _ = zlib_at(b"{}", 6); // make sure zlib is in use
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        let libz: Vec<&str> = maps.lines().filter(|l| l.contains("libz.so")).collect();
+        assert!(libz.is_empty(), "a host libz is mapped: {libz:?}");
+    }
 }
