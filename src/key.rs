@@ -11,17 +11,22 @@ use std::fmt;
 
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
+use sha2::Sha512;
+use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::error::ConfigError;
 
 type HmacSha1 = Hmac<Sha1>;
+type HmacSha512 = Hmac<Sha512>;
 
 /// The salt Flask's `SecureCookieSessionInterface` uses for the session cookie.
 const FLASK_COOKIE_SALT: &[u8] = b"cookie-session";
 /// The salt of the signed session-id cookie of server-side stores: a flagon format, so
 /// an id cookie can never verify as a Flask session cookie or the other way round.
 const SESSION_ID_SALT: &[u8] = b"flagon.session-id";
+/// The salt Flask-WTF's `generate_csrf` and `validate_csrf` sign CSRF tokens with.
+const WTF_CSRF_SALT: &[u8] = b"wtf-csrf-token";
 
 /// What a signature is for; each purpose has its own derived key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +35,8 @@ pub(crate) enum Purpose {
     FlaskCookie,
     /// flagon's signed session id for server-side stores.
     SessionId,
+    /// Flask-WTF's signed CSRF token (salt `wtf-csrf-token`).
+    WtfCsrf,
 }
 
 /// A secret key, like Flask's `SECRET_KEY`.
@@ -47,6 +54,7 @@ pub struct Key {
     secret: Zeroizing<Vec<u8>>,
     cookie_mac: HmacSha1,
     id_mac: HmacSha1,
+    csrf_mac: HmacSha1,
 }
 
 impl Key {
@@ -64,6 +72,7 @@ impl Key {
             secret: Zeroizing::new(secret.to_vec()),
             cookie_mac: derive(secret, FLASK_COOKIE_SALT),
             id_mac: derive(secret, SESSION_ID_SALT),
+            csrf_mac: derive(secret, WTF_CSRF_SALT),
         })
     }
 
@@ -86,6 +95,7 @@ impl Key {
         match purpose {
             Purpose::FlaskCookie => &self.cookie_mac,
             Purpose::SessionId => &self.id_mac,
+            Purpose::WtfCsrf => &self.csrf_mac,
         }
     }
 
@@ -103,6 +113,33 @@ impl Key {
         mac.verify_slice(signature).is_ok()
     }
 }
+
+impl Key {
+    /// Flask-Login's remember-cookie digest: HMAC-SHA512 keyed with the secret itself
+    /// (no derivation, no salt) over `payload`, as lower-case hex.
+    pub(crate) fn remember_digest(&self, payload: &[u8]) -> String {
+        let mut mac =
+            HmacSha512::new_from_slice(&self.secret).expect("HMAC takes keys of any length");
+        mac.update(payload);
+        let digest = mac.finalize().into_bytes();
+        let mut hex = String::with_capacity(128);
+        for b in digest {
+            hex.push(char::from(HEX[usize::from(b >> 4)]));
+            hex.push(char::from(HEX[usize::from(b & 15)]));
+        }
+        hex
+    }
+
+    /// Does `digest` equal [`remember_digest`](Self::remember_digest) of `payload`?
+    /// Compared as text in constant time, like Flask-Login's `hmac.compare_digest`, so
+    /// upper-case hex does not verify there either.
+    pub(crate) fn verify_remember_digest(&self, payload: &[u8], digest: &[u8]) -> bool {
+        let expected = self.remember_digest(payload);
+        bool::from(expected.as_bytes().ct_eq(digest))
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
 
 impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -205,6 +242,21 @@ mod tests {
     }
 
     #[test]
+    fn remember_digest_is_hmac_sha512_of_the_raw_secret() {
+        // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
+        let key = Key::new("Jefe").unwrap();
+        let digest = key.remember_digest(b"what do ya want for nothing?");
+        assert_eq!(
+            digest,
+            "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737"
+        );
+        assert!(key.verify_remember_digest(b"what do ya want for nothing?", digest.as_bytes()));
+        let upper = digest.to_ascii_uppercase();
+        assert!(!key.verify_remember_digest(b"what do ya want for nothing?", upper.as_bytes()));
+        assert!(!key.verify_remember_digest(b"what do ya want for nothing?", b""));
+    }
+
+    #[test]
     fn empty_key_is_a_config_error() {
         assert!(matches!(Key::new(""), Err(ConfigError::EmptyKey)));
     }
@@ -225,6 +277,7 @@ mod tests {
         let sig = key.sign(Purpose::SessionId, b"m");
         assert!(key.verify(Purpose::SessionId, b"m", &sig));
         assert!(!key.verify(Purpose::FlaskCookie, b"m", &sig));
+        assert!(!key.verify(Purpose::WtfCsrf, b"m", &sig));
     }
 
     #[test]

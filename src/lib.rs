@@ -21,6 +21,8 @@ mod cookie;
 mod engine;
 pub mod error;
 pub mod flask;
+#[cfg(feature = "flask-login")]
+pub mod flask_login;
 pub mod id;
 pub mod key;
 mod scratch;
