@@ -25,7 +25,8 @@ const FLASK_COOKIE_SALT: &[u8] = b"cookie-session";
 /// The salt of the signed session-id cookie of server-side stores: a flagon format, so
 /// an id cookie can never verify as a Flask session cookie or the other way round.
 const SESSION_ID_SALT: &[u8] = b"flagon.session-id";
-/// The salt Flask-WTF's `generate_csrf` and `validate_csrf` sign CSRF tokens with.
+/// The salt Flask-WTF's `generate_csrf` and `validate_csrf` sign CSRF tokens with (with
+/// itsdangerous' default `django-concat` derivation, not Flask's `hmac`).
 const WTF_CSRF_SALT: &[u8] = b"wtf-csrf-token";
 
 /// What a signature is for; each purpose has its own derived key.
@@ -35,7 +36,7 @@ pub(crate) enum Purpose {
     FlaskCookie,
     /// flagon's signed session id for server-side stores.
     SessionId,
-    /// Flask-WTF's signed CSRF token (salt `wtf-csrf-token`).
+    /// Flask-WTF's signed CSRF token (salt `wtf-csrf-token`, `django-concat` derivation).
     WtfCsrf,
 }
 
@@ -72,7 +73,7 @@ impl Key {
             secret: Zeroizing::new(secret.to_vec()),
             cookie_mac: derive(secret, FLASK_COOKIE_SALT),
             id_mac: derive(secret, SESSION_ID_SALT),
-            csrf_mac: derive(secret, WTF_CSRF_SALT),
+            csrf_mac: derive_django_concat(secret, WTF_CSRF_SALT),
         })
     }
 
@@ -152,6 +153,18 @@ fn derive(secret: &[u8], salt: &[u8]) -> HmacSha1 {
     let mut outer = HmacSha1::new_from_slice(secret).expect("HMAC takes keys of any length");
     outer.update(salt);
     let derived: Zeroizing<[u8; 20]> = Zeroizing::new(outer.finalize().into_bytes().into());
+    HmacSha1::new_from_slice(derived.as_slice()).expect("HMAC takes keys of any length")
+}
+
+/// itsdangerous' default `django-concat` key derivation, which `URLSafeTimedSerializer`
+/// uses unless told otherwise (Flask-WTF does not): `SHA1(salt + "signer" + secret)`.
+fn derive_django_concat(secret: &[u8], salt: &[u8]) -> HmacSha1 {
+    use sha1::Digest;
+    let mut hash = Sha1::new();
+    hash.update(salt);
+    hash.update(b"signer");
+    hash.update(secret);
+    let derived: Zeroizing<[u8; 20]> = Zeroizing::new(hash.finalize().into());
     HmacSha1::new_from_slice(derived.as_slice()).expect("HMAC takes keys of any length")
 }
 

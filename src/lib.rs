@@ -18,6 +18,8 @@ pub mod actix;
 pub mod axum;
 pub mod config;
 mod cookie;
+#[cfg(feature = "csrf")]
+pub mod csrf;
 mod engine;
 pub mod error;
 pub mod flask;
