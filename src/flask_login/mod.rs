@@ -57,13 +57,13 @@
 //! The functions here take the [`Session`], a [`Client`] (the request facts) and the
 //! [`LoginConfig`]; they are framework-free. The adapters wrap them: with axum, put
 //! [`axum::LoginLayer`] *inside* the `SessionLayer` and take [`axum::Login`] or
-//! [`axum::CurrentUser`] in handlers; actix-web has the same in [`actix`].
+//! [`CurrentUser`] in handlers; actix-web has the same in [`actix`].
 //!
 //! ```no_run
 //! # #[cfg(feature = "axum")] {
 //! use axum::{routing::{get, post}, Router};
 //! use flagon::axum::SessionLayer;
-//! use flagon::flask_login::{axum::{CurrentUser, Login, LoginLayer}, LoginConfig, LoginOptions};
+//! use flagon::flask_login::{axum::{Login, LoginLayer}, CurrentUser, LoginConfig, LoginOptions};
 //! use flagon::{Key, SessionConfig};
 //!
 //! async fn login(login: Login) -> &'static str {
@@ -100,9 +100,12 @@
 //!   Latin-1, so keys with characters beyond ASCII give different digests. Use an ASCII
 //!   or bytes key.
 //! - Flask-Login's request loader, header loader, `login_required` redirects and signals
-//!   are not here; map [`axum::Unauthorized`] to your 401 or redirect.
+//!   are not here; turn [`axum::LoginRejection::Unauthorized`] into your 401 page or redirect.
 
 mod remember;
+
+#[cfg(feature = "axum")]
+pub mod axum;
 
 use std::time::Duration;
 
@@ -490,6 +493,63 @@ fn seconds(value: &Value) -> Option<Duration> {
         _ => return None,
     };
     Duration::try_from_secs_f64(secs).ok()
+}
+
+/// One request's login state, shared by the adapters' layer and extractors: the client,
+/// the configuration, and the user once loaded (Flask-Login's `g._login_user`).
+#[cfg_attr(not(any(feature = "axum", feature = "actix")), allow(dead_code))]
+#[derive(Debug)]
+pub(crate) struct RequestLogin {
+    pub(crate) config: std::sync::Arc<LoginConfig>,
+    pub(crate) client: Client,
+    /// `None` until the user was looked for; then the answer.
+    user: std::sync::Mutex<Option<Option<CurrentUser>>>,
+}
+
+#[cfg_attr(not(any(feature = "axum", feature = "actix")), allow(dead_code))]
+impl RequestLogin {
+    pub(crate) fn new(config: std::sync::Arc<LoginConfig>, client: Client) -> RequestLogin {
+        RequestLogin {
+            config,
+            client,
+            user: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, Option<Option<CurrentUser>>> {
+        // A cached answer cannot be left half-written by a panic elsewhere.
+        self.user
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The user, loaded from the session (and the remember cookie) once per request.
+    pub(crate) fn current_user(&self, session: &Session) -> Option<CurrentUser> {
+        let mut cache = self.cache();
+        cache
+            .get_or_insert_with(|| load_user(session, &self.client, &self.config))
+            .clone()
+    }
+
+    pub(crate) fn login_user(&self, session: &Session, user_id: &str, options: &LoginOptions) {
+        login_user(session, &self.client, user_id, options);
+        *self.cache() = Some(Some(CurrentUser {
+            id: user_id.to_owned(),
+            fresh: options.fresh,
+        }));
+    }
+
+    pub(crate) fn logout_user(&self, session: &Session) {
+        logout_user(session, &self.client);
+        *self.cache() = Some(None);
+    }
+
+    pub(crate) fn confirm_login(&self, session: &Session) {
+        confirm_login(session, &self.client);
+        if let Some(Some(user)) = self.cache().as_mut() {
+            user.fresh = true;
+        }
+    }
 }
 
 #[cfg(test)]
