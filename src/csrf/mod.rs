@@ -54,6 +54,8 @@
 //! - The layers read `application/x-www-form-urlencoded` bodies; for multipart forms
 //!   send the token in a header, or read it yourself and call [`validate_csrf`].
 
+#[cfg(feature = "actix")]
+pub mod actix;
 #[cfg(feature = "axum")]
 pub mod axum;
 

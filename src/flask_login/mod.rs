@@ -104,6 +104,8 @@
 
 mod remember;
 
+#[cfg(feature = "actix")]
+pub mod actix;
 #[cfg(feature = "axum")]
 pub mod axum;
 

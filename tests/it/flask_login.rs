@@ -27,6 +27,9 @@ use tower::ServiceExt;
 
 use crate::support::flask_peer::{self, FlaskPeer, PeerReply};
 
+#[cfg(feature = "actix")]
+mod actix;
+
 const SECRET: &str = "login interop secret";
 const HOME: [(&str, &str); 2] = [
     ("X-Forwarded-For", "10.1.2.3"),
