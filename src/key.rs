@@ -11,13 +11,16 @@ use std::fmt;
 
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
+#[cfg(feature = "flask-login")]
 use sha2::Sha512;
+#[cfg(feature = "flask-login")]
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::error::ConfigError;
 
 type HmacSha1 = Hmac<Sha1>;
+#[cfg(feature = "flask-login")]
 type HmacSha512 = Hmac<Sha512>;
 
 /// The salt Flask's `SecureCookieSessionInterface` uses for the session cookie.
@@ -37,6 +40,7 @@ pub(crate) enum Purpose {
     /// flagon's signed session id for server-side stores.
     SessionId,
     /// Flask-WTF's signed CSRF token (salt `wtf-csrf-token`, `django-concat` derivation).
+    #[cfg_attr(not(feature = "csrf"), allow(dead_code))]
     WtfCsrf,
 }
 
@@ -115,6 +119,7 @@ impl Key {
     }
 }
 
+#[cfg(feature = "flask-login")]
 impl Key {
     /// Flask-Login's remember-cookie digest: HMAC-SHA512 keyed with the secret itself
     /// (no derivation, no salt) over `payload`, as lower-case hex.
@@ -140,6 +145,7 @@ impl Key {
     }
 }
 
+#[cfg(feature = "flask-login")]
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 impl fmt::Debug for Key {
@@ -255,6 +261,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "flask-login")]
     fn remember_digest_is_hmac_sha512_of_the_raw_secret() {
         // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
         let key = Key::new("Jefe").unwrap();

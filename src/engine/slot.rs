@@ -79,6 +79,7 @@ impl<C: AsRef<[u8]>> Slot<C> {
     }
 
     /// Has a handler of this request opened the session already?
+    #[cfg(feature = "flask-login")]
     pub(crate) fn is_opened(&self) -> bool {
         lock(&self.0.opened).is_some()
     }
