@@ -118,6 +118,16 @@ fn default_app() -> Router {
     rust_app(LoginConfig::new(key()), CsrfConfig::new(key()))
 }
 
+/// [`rust_app`] with a session layer of the caller's choosing.
+fn rust_app_with(login_config: LoginConfig, session: SessionLayer) -> Router {
+    Router::new()
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/whoami", get(whoami))
+        .layer(LoginLayer::new(login_config).unwrap())
+        .layer(session)
+}
+
 /// A browser's cookies: what both sides set, sent to both sides.
 #[derive(Debug, Default, Clone)]
 struct Jar(BTreeMap<String, String>);
@@ -735,4 +745,184 @@ async fn expired_csrf_tokens_are_refused_by_both() {
         )
         .await;
     assert!(rust.body.contains(EXPIRED), "{}", rust.body);
+}
+
+#[tokio::test]
+async fn strong_protection_after_a_remembered_login_matches() {
+    // Flask-Login 0.6.3 does not write `_id` when it restores a login from the remember
+    // cookie, so under strong protection the next request logs the user out again.
+    let Some(flask) = start_flask(&["--protection", "strong"]) else {
+        return;
+    };
+    let app = rust_app(
+        LoginConfig::new(key()).session_protection(Protection::Strong),
+        CsrfConfig::new(key()),
+    );
+    let mut ours = Browser::new();
+    let mut theirs = Browser::new();
+    ours.rust(&app, "POST", "/login", Some("user_id=42&remember=1"))
+        .await;
+    theirs.flask(&flask, "POST", "/login", Some("user_id=42&remember=1"));
+    ours.jar = ours.jar.without("session");
+    theirs.jar = theirs.jar.without("session");
+    let restored = ours.rust(&app, "GET", "/whoami", None).await.json();
+    assert_eq!(
+        restored,
+        theirs.flask(&flask, "GET", "/whoami", None).json()
+    );
+    assert_eq!(restored, me(Some("42"), false));
+    let rust = ours.rust(&app, "GET", "/whoami", None).await;
+    let flask_answer = theirs.flask(&flask, "GET", "/whoami", None);
+    assert_eq!(rust.json(), flask_answer.json());
+    assert_eq!(rust.json(), me(None, false));
+    assert!(rust.set_cookie("remember_token").is_some_and(is_deletion));
+    assert!(flask_answer
+        .set_cookie("remember_token")
+        .is_some_and(is_deletion));
+}
+
+#[tokio::test]
+async fn remember_cookie_refreshed_on_every_request_like_flask() {
+    let Some(flask) = start_flask(&["--remember-refresh"]) else {
+        return;
+    };
+    let config = LoginConfig::new(key()).remember_cookie_refresh_each_request(true);
+    let app = rust_app(config, CsrfConfig::new(key()));
+    for rust_logs_in in [true, false] {
+        let mut browser = Browser::new();
+        if rust_logs_in {
+            browser
+                .rust(&app, "POST", "/login", Some("user_id=42"))
+                .await;
+        } else {
+            browser.flask(&flask, "POST", "/login", Some("user_id=42"));
+        }
+        let rust = browser.rust(&app, "GET", "/whoami", None).await;
+        let flask_answer = browser.flask(&flask, "GET", "/whoami", None);
+        let ours = rust.set_cookie("remember_token").map(without_expires);
+        let theirs = flask_answer
+            .set_cookie("remember_token")
+            .map(without_expires);
+        assert!(ours.is_some(), "rust login {rust_logs_in}");
+        assert_eq!(ours, theirs, "rust login {rust_logs_in}");
+    }
+    // nobody logged in: nothing to refresh on either side
+    let mut anonymous = Browser::new();
+    assert!(anonymous
+        .rust(&app, "GET", "/whoami", None)
+        .await
+        .set_cookies
+        .iter()
+        .all(|c| !c.starts_with("remember_token")));
+    assert!(anonymous
+        .flask(&flask, "GET", "/whoami", None)
+        .set_cookie("remember_token")
+        .is_none());
+}
+
+/// The same login API over a server-side store: the session API does not change, and the
+/// remember cookie brings the login back when the session id cookie is gone.
+#[cfg(feature = "memory")]
+#[tokio::test]
+async fn works_with_a_server_side_store() {
+    use flagon::store::memory::MemoryStore;
+    let layer = SessionLayer::new(SessionConfig::flask(key()))
+        .unwrap()
+        .with_store(MemoryStore::new(1_000));
+    let app = rust_app_with(LoginConfig::new(key()), layer);
+    let mut browser = Browser::new();
+    browser
+        .rust(&app, "POST", "/login", Some("user_id=42&remember=1"))
+        .await;
+    assert!(browser.jar.get("remember_token").is_some());
+    assert_eq!(
+        browser.rust(&app, "GET", "/whoami", None).await.json(),
+        me(Some("42"), true)
+    );
+    browser.jar = browser.jar.without("session");
+    assert_eq!(
+        browser.rust(&app, "GET", "/whoami", None).await.json(),
+        me(Some("42"), false)
+    );
+    assert!(
+        browser.jar.get("session").is_some(),
+        "the restored login got a new stored session"
+    );
+    browser.rust(&app, "POST", "/logout", None).await;
+    assert_eq!(browser.jar.get("remember_token"), None);
+    assert_eq!(
+        browser.rust(&app, "GET", "/whoami", None).await.json(),
+        me(None, false)
+    );
+}
+
+/// Forged remember cookies and missing layers answer with a page, never a panic; the
+/// messages say what to do.
+#[tokio::test]
+async fn failures_are_answers_not_errors() {
+    let app = default_app();
+    for forged in ["", "|", "42|", "42|\\377", "\"42|x\"", &"9".repeat(5000)] {
+        let mut browser = Browser::new();
+        browser
+            .jar
+            .0
+            .insert("remember_token".into(), forged.to_owned());
+        let answer = browser.rust(&app, "GET", "/whoami", None).await;
+        assert_eq!(
+            (answer.status, answer.json()),
+            (200, me(None, false)),
+            "{forged:?}"
+        );
+    }
+    let bare = Router::new()
+        .route("/whoami", get(whoami))
+        .layer(SessionLayer::new(SessionConfig::flask(key())).unwrap());
+    let answer = Browser::new().rust(&bare, "GET", "/whoami", None).await;
+    assert_eq!(answer.status, 500);
+    assert!(answer.body.contains("LoginLayer"), "{}", answer.body);
+    let no_session = Router::new()
+        .route("/whoami", get(whoami))
+        .layer(LoginLayer::new(LoginConfig::new(key())).unwrap());
+    let answer = Browser::new()
+        .rust(&no_session, "GET", "/whoami", None)
+        .await;
+    assert_eq!(answer.status, 500);
+    assert!(answer.body.contains("SessionLayer"), "{}", answer.body);
+    let anonymous = Router::new()
+        .route(
+            "/me",
+            get(|user: flask_login::CurrentUser| async move { user.id }),
+        )
+        .route(
+            "/maybe",
+            get(|user: Option<flask_login::CurrentUser>| async move { format!("{user:?}") }),
+        )
+        .layer(LoginLayer::new(LoginConfig::new(key())).unwrap())
+        .layer(SessionLayer::new(SessionConfig::flask(key())).unwrap());
+    let answer = Browser::new().rust(&anonymous, "GET", "/me", None).await;
+    assert_eq!(answer.status, 401);
+    assert_eq!(
+        Browser::new()
+            .rust(&anonymous, "GET", "/maybe", None)
+            .await
+            .body,
+        "None"
+    );
+    let mut browser = Browser::new();
+    let answer = browser
+        .rust(
+            &default_app(),
+            "POST",
+            "/csrf/protected",
+            Some("csrf_token=x"),
+        )
+        .await;
+    assert_eq!(answer.status, 400);
+    assert!(
+        answer
+            .body
+            .starts_with("Bad Request: The CSRF session token is missing. Reload"),
+        "{}",
+        answer.body
+    );
 }
