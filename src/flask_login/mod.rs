@@ -101,6 +101,8 @@
 //!   or bytes key.
 //! - Flask-Login's request loader, header loader, `login_required` redirects and signals
 //!   are not here; turn [`axum::LoginRejection::Unauthorized`] into your 401 page or redirect.
+//!
+#![doc = include_str!("../../docs/flask_login.md")]
 
 mod remember;
 
