@@ -91,10 +91,15 @@ pub struct SessionConfig {
 }
 
 /// Where flagon reads the time: the system clock unless a test sets another.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub(crate) struct Clock(Option<Arc<dyn Fn() -> SystemTime + Send + Sync>>);
 
 impl Clock {
+    /// A clock that reads `clock` instead of the system clock.
+    pub(crate) fn custom(clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Clock {
+        Clock(Some(Arc::new(clock)))
+    }
+
     /// Unix seconds now.
     pub(crate) fn now(&self) -> u64 {
         let at = self.0.as_ref().map_or_else(SystemTime::now, |f| f());
@@ -305,7 +310,7 @@ impl SessionConfig {
     /// Reads the time from `clock` instead of the system clock: for tests that need to
     /// move time (expiry, refresh), never for production.
     pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
-        self.clock = Clock(Some(Arc::new(clock)));
+        self.clock = Clock::custom(clock);
         self
     }
 

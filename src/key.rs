@@ -11,17 +11,26 @@ use std::fmt;
 
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
+#[cfg(feature = "flask-login")]
+use sha2::Sha512;
+#[cfg(feature = "flask-login")]
+use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::error::ConfigError;
 
 type HmacSha1 = Hmac<Sha1>;
+#[cfg(feature = "flask-login")]
+type HmacSha512 = Hmac<Sha512>;
 
 /// The salt Flask's `SecureCookieSessionInterface` uses for the session cookie.
 const FLASK_COOKIE_SALT: &[u8] = b"cookie-session";
 /// The salt of the signed session-id cookie of server-side stores: a flagon format, so
 /// an id cookie can never verify as a Flask session cookie or the other way round.
 const SESSION_ID_SALT: &[u8] = b"flagon.session-id";
+/// The salt Flask-WTF's `generate_csrf` and `validate_csrf` sign CSRF tokens with (with
+/// itsdangerous' default `django-concat` derivation, not Flask's `hmac`).
+const WTF_CSRF_SALT: &[u8] = b"wtf-csrf-token";
 
 /// What a signature is for; each purpose has its own derived key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +39,9 @@ pub(crate) enum Purpose {
     FlaskCookie,
     /// flagon's signed session id for server-side stores.
     SessionId,
+    /// Flask-WTF's signed CSRF token (salt `wtf-csrf-token`, `django-concat` derivation).
+    #[cfg_attr(not(feature = "csrf"), allow(dead_code))]
+    WtfCsrf,
 }
 
 /// A secret key, like Flask's `SECRET_KEY`.
@@ -47,6 +59,7 @@ pub struct Key {
     secret: Zeroizing<Vec<u8>>,
     cookie_mac: HmacSha1,
     id_mac: HmacSha1,
+    csrf_mac: HmacSha1,
 }
 
 impl Key {
@@ -64,6 +77,7 @@ impl Key {
             secret: Zeroizing::new(secret.to_vec()),
             cookie_mac: derive(secret, FLASK_COOKIE_SALT),
             id_mac: derive(secret, SESSION_ID_SALT),
+            csrf_mac: derive_django_concat(secret, WTF_CSRF_SALT),
         })
     }
 
@@ -91,6 +105,7 @@ impl Key {
         match purpose {
             Purpose::FlaskCookie => &self.cookie_mac,
             Purpose::SessionId => &self.id_mac,
+            Purpose::WtfCsrf => &self.csrf_mac,
         }
     }
 
@@ -109,6 +124,35 @@ impl Key {
     }
 }
 
+#[cfg(feature = "flask-login")]
+impl Key {
+    /// Flask-Login's remember-cookie digest: HMAC-SHA512 keyed with the secret itself
+    /// (no derivation, no salt) over `payload`, as lower-case hex.
+    pub(crate) fn remember_digest(&self, payload: &[u8]) -> String {
+        let mut mac =
+            HmacSha512::new_from_slice(&self.secret).expect("HMAC takes keys of any length");
+        mac.update(payload);
+        let digest = mac.finalize().into_bytes();
+        let mut hex = String::with_capacity(128);
+        for b in digest {
+            hex.push(char::from(HEX[usize::from(b >> 4)]));
+            hex.push(char::from(HEX[usize::from(b & 15)]));
+        }
+        hex
+    }
+
+    /// Does `digest` equal [`remember_digest`](Self::remember_digest) of `payload`?
+    /// Compared as text in constant time, like Flask-Login's `hmac.compare_digest`, so
+    /// upper-case hex does not verify there either.
+    pub(crate) fn verify_remember_digest(&self, payload: &[u8], digest: &[u8]) -> bool {
+        let expected = self.remember_digest(payload);
+        bool::from(expected.as_bytes().ct_eq(digest))
+    }
+}
+
+#[cfg(feature = "flask-login")]
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
 impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Key(..)")
@@ -120,6 +164,18 @@ fn derive(secret: &[u8], salt: &[u8]) -> HmacSha1 {
     let mut outer = HmacSha1::new_from_slice(secret).expect("HMAC takes keys of any length");
     outer.update(salt);
     let derived: Zeroizing<[u8; 20]> = Zeroizing::new(outer.finalize().into_bytes().into());
+    HmacSha1::new_from_slice(derived.as_slice()).expect("HMAC takes keys of any length")
+}
+
+/// itsdangerous' default `django-concat` key derivation, which `URLSafeTimedSerializer`
+/// uses unless told otherwise (Flask-WTF does not): `SHA1(salt + "signer" + secret)`.
+fn derive_django_concat(secret: &[u8], salt: &[u8]) -> HmacSha1 {
+    use sha1::Digest;
+    let mut hash = Sha1::new();
+    hash.update(salt);
+    hash.update(b"signer");
+    hash.update(secret);
+    let derived: Zeroizing<[u8; 20]> = Zeroizing::new(hash.finalize().into());
     HmacSha1::new_from_slice(derived.as_slice()).expect("HMAC takes keys of any length")
 }
 
@@ -210,6 +266,22 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "flask-login")]
+    fn remember_digest_is_hmac_sha512_of_the_raw_secret() {
+        // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
+        let key = Key::new("Jefe").unwrap();
+        let digest = key.remember_digest(b"what do ya want for nothing?");
+        assert_eq!(
+            digest,
+            "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737"
+        );
+        assert!(key.verify_remember_digest(b"what do ya want for nothing?", digest.as_bytes()));
+        let upper = digest.to_ascii_uppercase();
+        assert!(!key.verify_remember_digest(b"what do ya want for nothing?", upper.as_bytes()));
+        assert!(!key.verify_remember_digest(b"what do ya want for nothing?", b""));
+    }
+
+    #[test]
     fn empty_key_is_a_config_error() {
         assert!(matches!(Key::new(""), Err(ConfigError::EmptyKey)));
     }
@@ -230,6 +302,7 @@ mod tests {
         let sig = key.sign(Purpose::SessionId, b"m");
         assert!(key.verify(Purpose::SessionId, b"m", &sig));
         assert!(!key.verify(Purpose::FlaskCookie, b"m", &sig));
+        assert!(!key.verify(Purpose::WtfCsrf, b"m", &sig));
     }
 
     #[test]

@@ -18,9 +18,13 @@ pub mod actix;
 pub mod axum;
 pub mod config;
 mod cookie;
+#[cfg(feature = "csrf")]
+pub mod csrf;
 mod engine;
 pub mod error;
 pub mod flask;
+#[cfg(feature = "flask-login")]
+pub mod flask_login;
 pub mod id;
 pub mod key;
 mod scratch;

@@ -78,6 +78,12 @@ impl<C: AsRef<[u8]>> Slot<C> {
         Ok(slot.get_or_insert(opened).session.clone())
     }
 
+    /// Has a handler of this request opened the session already?
+    #[cfg(feature = "flask-login")]
+    pub(crate) fn is_opened(&self) -> bool {
+        lock(&self.0.opened).is_some()
+    }
+
     /// The response's session headers when deciding them needs no store: a layer
     /// without a store. `None` means call [`finish`](Self::finish).
     pub(crate) fn finish_now(&self, status: StatusCode) -> Option<Outcome> {

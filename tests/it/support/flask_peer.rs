@@ -65,6 +65,11 @@ impl PeerReply {
 /// The Python to use, if it can import Flask: `$FLAGON_PYTHON` when set (and then only
 /// that one), else the repo's `.venv`, else `python3`.
 pub(crate) fn python() -> Option<PathBuf> {
+    python_with("flask, itsdangerous, markupsafe")
+}
+
+/// [`python`] for a Python that can import `modules` (a comma-separated list).
+pub(crate) fn python_with(modules: &str) -> Option<PathBuf> {
     let candidates = match std::env::var_os("FLAGON_PYTHON").filter(|p| !p.is_empty()) {
         Some(chosen) => vec![PathBuf::from(chosen)],
         None => vec![
@@ -74,7 +79,7 @@ pub(crate) fn python() -> Option<PathBuf> {
     };
     candidates.into_iter().find(|p| {
         Command::new(p)
-            .args(["-c", "import flask, itsdangerous, markupsafe"])
+            .args(["-c", &format!("import {modules}")])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
@@ -110,8 +115,14 @@ impl FlaskPeer {
     /// in that case, and always when the app itself fails to start.
     pub(crate) fn start(args: &[&str]) -> Option<FlaskPeer> {
         let python = python_or_skip()?;
-        let script = Path::new(REPO).join("tests/flask/peer_app.py");
-        let mut child = Command::new(&python)
+        FlaskPeer::start_script(&python, "peer_app.py", args)
+    }
+
+    /// Starts `tests/flask/<script> --port 0 --quiet <args>` with `python`, as
+    /// [`start`](Self::start) does.
+    pub(crate) fn start_script(python: &Path, script: &str, args: &[&str]) -> Option<FlaskPeer> {
+        let script = Path::new(REPO).join("tests/flask").join(script);
+        let mut child = Command::new(python)
             .arg(&script)
             .args(["--port", "0", "--quiet"])
             .args(args)
@@ -126,7 +137,7 @@ impl FlaskPeer {
             Err(why) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("peer_app.py did not start: {why}");
+                panic!("{} did not start: {why}", script.display());
             }
         }
     }
