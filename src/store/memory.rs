@@ -327,10 +327,21 @@ mod tests {
             store.load_now(&key(3), 0).is_none(),
             "the expired record went first"
         );
-        // Full of live records: the one closest to expiry (key 2) goes next.
+        // Full of live records: key 4, which no request came back to, goes before the
+        // visited keys 1 and 2, although it expires last.
         assert_eq!(store.create_now(&key(5), &record(300)), Created::Stored);
+        assert!(store.load_now(&key(4), 100).is_none());
+        assert!(store.load_now(&key(2), 100).is_some());
+        // Only visited records left (5 too, now): the one closest to expiry goes next.
+        assert!(store.load_now(&key(5), 100).is_some());
+        assert_eq!(store.create_now(&key(6), &record(300)), Created::Stored);
         assert!(store.load_now(&key(2), 100).is_none());
         assert_eq!(store.len(), 3);
+        let evictions = store.evictions();
+        assert_eq!(
+            (evictions.expired, evictions.unvisited, evictions.returning),
+            (1, 1, 1)
+        );
     }
 
     #[test]

@@ -36,7 +36,7 @@ fn set(name: &str, value: Value) -> Changes {
 /// default isolation at SERIALIZABLE and at REPEATABLE READ: every write lands.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_writes_do_not_depend_on_the_default_isolation() {
-    for level in ["serializable", "repeatable%20read"] {
+    for level in ["serializable", "repeatable%5C%20read"] {
         let url = format!("{URL}?options=-c%20default_transaction_isolation%3D{level}");
         let name = table("iso");
         let options = PostgresOptions::default().table(name.clone());
