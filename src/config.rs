@@ -85,6 +85,7 @@ pub struct SessionConfig {
     /// `None`: derived from the idle timeout (see [`SessionConfig::touch_interval`]).
     pub(crate) touch_interval: Option<Duration>,
     pub(crate) cache_control_private: bool,
+    pub(crate) strict_conflicts: bool,
     pub(crate) store_deadline: Duration,
     pub(crate) store_failure_status: StatusCode,
     pub(crate) clock: Clock,
@@ -140,6 +141,7 @@ impl SessionConfig {
             absolute_timeout: None,
             touch_interval: None,
             cache_control_private: true,
+            strict_conflicts: false,
             store_deadline: Duration::from_secs(2),
             store_failure_status: StatusCode::SERVICE_UNAVAILABLE,
             clock: Clock(None),
@@ -278,6 +280,24 @@ impl SessionConfig {
     #[must_use]
     pub fn cache_control_private(mut self, on: bool) -> Self {
         self.cache_control_private = on;
+        self
+    }
+
+    /// Server-side stores: refuse a save whose request read a key that another request
+    /// changed meanwhile (default off).
+    ///
+    /// By default concurrent requests never lose each other's writes to *different* keys,
+    /// and on the same key the last writer wins. That loses an update when a handler
+    /// reads a value and writes something computed from it (a counter, a cart) while
+    /// another request does the same. With strict conflicts on, the layer records what
+    /// the handler read (each key and the value it saw; `keys()`, `len()` and `to_map()`
+    /// read every key), the store checks those values atomically before it writes, and
+    /// a request whose reads went stale saves nothing and is answered with 409 Conflict:
+    /// the client may retry. Reads cost nothing extra; a save checks one value per key
+    /// read. Cookie sessions are unaffected (the cookie is the whole session).
+    #[must_use]
+    pub fn strict_conflicts(mut self, on: bool) -> Self {
+        self.strict_conflicts = on;
         self
     }
 

@@ -42,6 +42,9 @@ pub(crate) struct State {
     /// Skip recording `changes`: a key and value clone per write nobody would read.
     untracked: bool,
     pub(crate) lifecycle: Lifecycle,
+    /// Strict conflicts: each key the handler read, with the value it saw (`None`:
+    /// absent). `None` when the layer does not check conflicts.
+    pub(crate) reads: Option<std::collections::BTreeMap<String, Option<Value>>>,
 }
 
 impl State {
@@ -62,8 +65,39 @@ impl State {
         }
     }
 
+    /// The state of a stored session whose reads are recorded, for strict conflicts.
+    pub(crate) fn checking_reads(data: Map) -> State {
+        State {
+            reads: Some(std::collections::BTreeMap::new()),
+            ..State::new(data)
+        }
+    }
+
     pub(crate) fn is_permanent(&self) -> bool {
         self.data.get(PERMANENT_KEY).is_some_and(Value::is_truthy)
+    }
+
+    /// Records that the handler read `key`, as loaded (strict conflicts only). A key the
+    /// request wrote itself is its own business, not another request's.
+    fn note_read(&mut self, key: &str) {
+        let Some(reads) = &mut self.reads else {
+            return;
+        };
+        if self.changes.clear || self.changes.set.contains_key(key) || reads.contains_key(key) {
+            return;
+        }
+        reads.insert(key.to_owned(), self.data.get(key).cloned());
+    }
+
+    /// Records a read of the whole session: every key it holds.
+    fn note_read_all(&mut self) {
+        if self.reads.is_none() {
+            return;
+        }
+        let keys: Vec<String> = self.data.keys().cloned().collect();
+        for key in keys {
+            self.note_read(&key);
+        }
     }
 
     fn set(&mut self, key: &str, value: Value) {
@@ -169,7 +203,8 @@ impl Session {
     /// # Errors
     /// [`SessionError::Value`] when the stored value does not convert to `T`.
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
-        let state = self.lock();
+        let mut state = self.lock();
+        state.note_read(key);
         state
             .data
             .get(key)
@@ -179,7 +214,9 @@ impl Session {
 
     /// A copy of the raw [`Value`] under `key`, with Python's types intact.
     pub fn get_value(&self, key: &str) -> Option<Value> {
-        self.lock().data.get(key).cloned()
+        let mut state = self.lock();
+        state.note_read(key);
+        state.data.get(key).cloned()
     }
 
     /// Stores `value` under `key` (`session[key] = value`), converting it with serde.
@@ -205,32 +242,44 @@ impl Session {
     /// Removes `key` and returns its value (`session.pop(key, None)`). Removing an absent
     /// key does not modify the session.
     pub fn remove(&self, key: &str) -> Option<Value> {
-        self.lock().remove(key)
+        let mut state = self.lock();
+        state.note_read(key);
+        state.remove(key)
     }
 
     /// Is there a value under `key` (`key in session`)?
     pub fn contains_key(&self, key: &str) -> bool {
-        self.lock().data.contains_key(key)
+        let mut state = self.lock();
+        state.note_read(key);
+        state.data.contains_key(key)
     }
 
     /// The keys, in the order Flask writes them.
     pub fn keys(&self) -> Vec<String> {
-        self.lock().data.keys().cloned().collect()
+        let mut state = self.lock();
+        state.note_read_all();
+        state.data.keys().cloned().collect()
     }
 
     /// How many keys the session holds.
     pub fn len(&self) -> usize {
-        self.lock().data.len()
+        let mut state = self.lock();
+        state.note_read_all();
+        state.data.len()
     }
 
     /// Does the session hold nothing? An empty session is never stored.
     pub fn is_empty(&self) -> bool {
-        self.lock().data.is_empty()
+        let mut state = self.lock();
+        state.note_read_all();
+        state.data.is_empty()
     }
 
     /// A copy of the whole session.
     pub fn to_map(&self) -> Map {
-        self.lock().data.clone()
+        let mut state = self.lock();
+        state.note_read_all();
+        state.data.clone()
     }
 
     /// Removes every key (`session.clear()`); the cookie is deleted when the response goes out.
@@ -240,7 +289,9 @@ impl Session {
 
     /// Is this a permanent session (`session.permanent`)?
     pub fn permanent(&self) -> bool {
-        self.lock().is_permanent()
+        let mut state = self.lock();
+        state.note_read(PERMANENT_KEY);
+        state.is_permanent()
     }
 
     /// Makes the session permanent or not (`session.permanent = x`).
@@ -309,6 +360,7 @@ impl Session {
     /// Stored as Flask does, so a Flask view's `get_flashed_messages()` sees it.
     pub fn flash(&self, category: &str, message: &str) {
         let mut state = self.lock();
+        state.note_read(FLASHES_KEY);
         let entry = Value::Tuple(vec![category.into(), message.into()]);
         let mut flashes = match state.data.get(FLASHES_KEY) {
             Some(Value::List(list)) => list.clone(),
@@ -321,7 +373,7 @@ impl Session {
     /// Takes the flashed messages as `(category, message)` pairs, removing them
     /// (Flask's `get_flashed_messages(with_categories=True)`).
     pub fn take_flashes(&self) -> Vec<(String, String)> {
-        let Some(Value::List(list)) = self.lock().remove(FLASHES_KEY) else {
+        let Some(Value::List(list)) = self.remove(FLASHES_KEY) else {
             return Vec::new();
         };
         list.iter().filter_map(flash_pair).collect()

@@ -45,15 +45,20 @@ pub(super) async fn open<'a>(
         };
         match loaded {
             Some(record) => {
+                let state = if shared.config.strict_conflicts {
+                    State::checking_reads(record.data)
+                } else {
+                    State::new(record.data)
+                };
                 return Ok(Opened {
-                    session: Session::from_state(State::new(record.data), Some(shared.clone())),
+                    session: Session::from_state(state, Some(shared.clone())),
                     origin: Origin::Stored(Some(Loaded {
                         id,
                         created_at: record.created_at,
                         expires_at: record.expires_at,
                         stale_key,
                     })),
-                })
+                });
             }
             None => tracing::debug!(
                 "session id verified but has no live record (expired, purged or unknown); \
@@ -123,6 +128,11 @@ pub(super) async fn finish(
     loaded: Option<Loaded>,
     now: u64,
 ) -> Outcome {
+    let mut state = state;
+    if let Some(reads) = state.reads.take() {
+        // Strict conflicts: the store checks what this request read before it writes.
+        state.changes.expect = reads;
+    }
     let vary = state.accessed;
     let result = match loaded {
         None => finish_new(shared, store, &state, now).await,
@@ -236,6 +246,7 @@ async fn finish_existing(
         let applied = deadline(shared, store.apply(&key, &state.changes, expires_at, now)).await;
         return match applied.map_err(|e| store_failed(shared, &e))? {
             Applied::Gone => Err(interrupted()),
+            Applied::Conflict => Err(conflict()),
             _ => Ok(resend.then(|| id_cookie(shared, &loaded.id, state, now))),
         };
     }
@@ -267,6 +278,7 @@ async fn renew(
         .await;
         match renewed.map_err(|e| store_failed(shared, &e))? {
             Ok(Applied::Gone) => return restart(shared, store, state, now).await,
+            Ok(Applied::Conflict) => return Err(conflict()),
             Ok(_) => return Ok(Some(id_cookie(shared, &id, state, now))),
             Err(_collision) => tracing::warn!("session id collision on renew; drawing another id"),
         }
@@ -343,6 +355,18 @@ pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     text
+}
+
+/// Strict conflicts: a key this request read was changed by another request meanwhile.
+fn conflict() -> Failure {
+    tracing::info!(
+        "session changed by a concurrent request after this one read it (strict conflicts); \
+         this request's changes were not saved"
+    );
+    Failure {
+        status: StatusCode::CONFLICT,
+        message: "This session was changed by another request while this one ran; nothing was saved. Please try again.\n",
+    }
 }
 
 /// The session ended (purged or renewed elsewhere) while this request ran.

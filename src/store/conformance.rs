@@ -61,6 +61,7 @@ pub async fn run_all<S: SessionStore>(store: Arc<S>) -> Report {
     load_returns_what_was_stored(&*store).await;
     apply_set_remove_clear(&*store).await;
     apply_never_recreates(&*store).await;
+    apply_checks_expectations(&*store).await;
     touch_moves_only_expiry(&*store).await;
     delete_then_nothing(&*store).await;
     renew_moves_and_kills_old(&*store).await;
@@ -114,7 +115,11 @@ fn changes(clear: bool, pairs: &[(&str, Option<Value>)]) -> Changes {
         .iter()
         .map(|(k, v)| ((*k).to_owned(), v.clone()))
         .collect();
-    Changes { clear, set }
+    Changes {
+        clear,
+        set,
+        ..Changes::default()
+    }
 }
 
 /// Creates a session holding `data`, live for an hour.
@@ -338,4 +343,64 @@ pub async fn delete_then_nothing<S: SessionStore>(store: &S) {
         load(store, &key, unix_now()).await.is_none(),
         "deleted record loaded"
     );
+}
+
+/// Strict conflicts: `apply` and `renew` write only while every expected value holds;
+/// otherwise they report [`Applied::Conflict`] and change nothing, expiry included.
+pub async fn apply_checks_expectations<S: SessionStore>(store: &S) {
+    let now = unix_now();
+    let key = create_live(
+        store,
+        map(&[("n", Value::Int(1)), ("a", Value::Str("x".into()))]),
+    )
+    .await;
+    let before = load(store, &key, now).await.expect("fresh record missing");
+    let mut stale = changes(false, &[("n", Some(Value::Int(3)))]);
+    stale.expect.insert("n".into(), Some(Value::Int(0)));
+    assert_eq!(
+        ok("apply", store.apply(&key, &stale, now + 7200, now).await),
+        Applied::Conflict,
+        "a stale expectation was not reported"
+    );
+    let after = load(store, &key, now).await.expect("record missing");
+    assert_eq!(after, before, "a conflicting apply changed the record");
+
+    let mut fresh = changes(false, &[("n", Some(Value::Int(2)))]);
+    fresh.expect.insert("n".into(), Some(Value::Int(1)));
+    fresh
+        .expect
+        .insert("a".into(), Some(Value::Str("x".into())));
+    fresh.expect.insert("absent".into(), None);
+    assert_eq!(
+        ok("apply", store.apply(&key, &fresh, now + 3600, now).await),
+        Applied::Done
+    );
+    let got = load(store, &key, now).await.expect("record missing");
+    assert_eq!(got.data.get("n"), Some(&Value::Int(2)));
+
+    let mut appeared = changes(false, &[("b", Some(Value::Int(1)))]);
+    appeared.expect.insert("a".into(), None);
+    assert_eq!(
+        ok("apply", store.apply(&key, &appeared, now + 3600, now).await),
+        Applied::Conflict,
+        "an expected absence of a present key was not reported"
+    );
+
+    let new = fresh_key();
+    let mut renew = changes(false, &[("user", Some(Value::Int(1)))]);
+    renew.expect.insert("n".into(), Some(Value::Int(1)));
+    assert_eq!(
+        ok(
+            "renew",
+            store.renew(&key, &new, &renew, now + 3600, now).await
+        ),
+        Ok(Applied::Conflict),
+        "a renew with a stale expectation moved the session"
+    );
+    assert!(load(store, &key, now).await.is_some(), "the old key died");
+    assert!(
+        load(store, &new, now).await.is_none(),
+        "the new key came alive"
+    );
+    ok("delete", store.delete(&key).await);
 }

@@ -198,6 +198,9 @@ impl MemoryStore {
             return Applied::Gone;
         }
         if let Some(record) = inner.records.get_mut(key) {
+            if !changes.expectations_hold(&record.data) {
+                return Applied::Conflict;
+            }
             changes.apply_to(&mut record.data);
         }
         inner.set_expiry(key, expires_at);
@@ -218,6 +221,13 @@ impl MemoryStore {
         }
         if old == new || inner.live(new, now) {
             return Err(Created::Collision);
+        }
+        if !inner
+            .records
+            .get(old)
+            .is_some_and(|r| changes.expectations_hold(&r.data))
+        {
+            return Ok(Applied::Conflict);
         }
         let Some(mut record) = inner.remove(old) else {
             return Ok(Applied::Gone);

@@ -70,8 +70,10 @@ impl Record {
 
 /// What one request did to a session: the unit a store applies atomically.
 ///
-/// Applying means: if `clear`, remove every key; then, for each entry of `set`, store the
-/// value (`Some`) or remove the key (`None`).
+/// Applying means: first, if `expect` is not empty, check that every key in it still holds
+/// that value (`None`: the key is absent), and if one does not, write nothing and report
+/// [`Applied::Conflict`]; then, if `clear`, remove every key; then, for each entry of
+/// `set`, store the value (`Some`) or remove the key (`None`).
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Changes {
@@ -79,12 +81,22 @@ pub struct Changes {
     pub clear: bool,
     /// Final state of each key the request wrote or removed (after the clear, if any).
     pub set: BTreeMap<String, Option<Value>>,
+    /// Strict conflicts: the keys the request read, with the values it saw. Empty unless
+    /// the layer checks conflicts ([`SessionConfig::strict_conflicts`](crate::SessionConfig::strict_conflicts)).
+    pub expect: BTreeMap<String, Option<Value>>,
 }
 
 impl Changes {
-    /// No change at all?
+    /// No change at all? (Expectations alone change nothing.)
     pub fn is_empty(&self) -> bool {
         !self.clear && self.set.is_empty()
+    }
+
+    /// Do the expectations hold on `data`? (Always, when there are none.)
+    pub fn expectations_hold(&self, data: &Map) -> bool {
+        self.expect
+            .iter()
+            .all(|(key, value)| data.get(key) == value.as_ref())
     }
 
     /// Applies the changes to a map, as a store must.
@@ -124,6 +136,9 @@ pub enum Applied {
     /// No live record: it was purged, renewed away or expired meanwhile. Nothing was
     /// written; the session must not be recreated.
     Gone,
+    /// A key the request read ([`Changes::expect`]) holds another value now: another
+    /// request changed it meanwhile. Nothing was written.
+    Conflict,
 }
 
 /// A store failure. The request that hit it gets the configured failure response, and the

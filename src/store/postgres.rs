@@ -29,7 +29,7 @@ mod sql;
 use pooled::Pooled;
 use redacted::Redacted;
 
-use rows::{to_record, write_values};
+use rows::{expectations_hold, to_record, write_values};
 
 use sql::Sql;
 
@@ -215,6 +215,7 @@ impl PostgresStore {
                     .iter()
                     .map(|(name, value)| (name.clone(), Some(value.clone())))
                     .collect(),
+                ..Changes::default()
             };
             write_values(&tx, &self.sql.write_values, k.0, &changes).await?;
             tx.commit().await.map_err(backend)?;
@@ -242,6 +243,9 @@ impl PostgresStore {
             let (e, n) = (to_sql_time(expires_at), to_sql_time(now));
             if tx.execute(&stmt, &[&k, &e, &n]).await.map_err(backend)? == 0 {
                 return Ok(Applied::Gone);
+            }
+            if !expectations_hold(&tx, &self.sql.load_named, k.0, changes).await? {
+                return Ok(Applied::Conflict); // dropping the transaction rolls it back
             }
             if !changes.is_empty() {
                 write_values(&tx, &self.sql.write_values, k.0, changes).await?;
@@ -271,6 +275,9 @@ impl PostgresStore {
                 .map_err(backend)?;
             if live.is_none() {
                 return Ok(Ok(Applied::Gone));
+            }
+            if !expectations_hold(&tx, &self.sql.load_named, old.0, changes).await? {
+                return Ok(Ok(Applied::Conflict));
             }
             let taken = tx
                 .query_opt(&self.sql.lock_any, &[&new])

@@ -218,6 +218,15 @@ impl RedisStore {
             return Ok(Ok(Applied::Gone));
         }
         let mut fields: HashMap<String, String> = pairs(fields);
+        let stale = changes.expect.iter().any(|(name, value)| {
+            let stored = fields.get(&format!("v:{name}"));
+            stored.map(String::as_str) != value.as_ref().map(encode_value).as_deref()
+        });
+        if stale {
+            // The sealed copy is what the other writers left: nothing moves.
+            self.unseal(old, new).await?;
+            return Ok(Ok(Applied::Conflict));
+        }
         let created_at = fields.remove("c").unwrap_or_else(|| now.to_string());
         fields.retain(|f, _| f.starts_with("v:") && !changes.clear);
         for (name, value) in &changes.set {
@@ -234,13 +243,19 @@ impl RedisStore {
         }
         let stored: i64 = self.eval(&SCRIPTS.create, create).await?;
         if stored == 0 {
-            let mut unseal = evalsha(&SCRIPTS.unseal, old);
-            unseal.arg(new);
-            let _: i64 = self.eval(&SCRIPTS.unseal, unseal).await?;
+            self.unseal(old, new).await?;
             return Ok(Err(Created::Collision));
         }
         self.del(old).await?;
         Ok(Ok(Applied::Done))
+    }
+
+    /// Undoes a seal made with the token `new`.
+    async fn unseal(&self, old: &str, new: &str) -> Result<(), StoreError> {
+        let mut unseal = evalsha(&SCRIPTS.unseal, old);
+        unseal.arg(new);
+        let _: i64 = self.eval(&SCRIPTS.unseal, unseal).await?;
+        Ok(())
     }
 
     async fn del(&self, key: &str) -> Result<(), StoreError> {
@@ -342,10 +357,10 @@ impl SessionStore for RedisStore {
         cmd.arg(now).arg(expires_at);
         push_changes(&mut cmd, changes);
         let done: i64 = self.eval(&SCRIPTS.apply, cmd).await?;
-        Ok(if done == 1 {
-            Applied::Done
-        } else {
-            Applied::Gone
+        Ok(match done {
+            1 => Applied::Done,
+            2 => Applied::Conflict,
+            _ => Applied::Gone,
         })
     }
 
@@ -375,6 +390,7 @@ impl SessionStore for RedisStore {
             return Ok(match done {
                 1 => Ok(Applied::Done),
                 2 => Err(Created::Collision),
+                3 => Ok(Applied::Conflict),
                 _ => Ok(Applied::Gone),
             });
         }

@@ -64,3 +64,29 @@ pub(super) fn to_record(rows: &[Row]) -> Result<Option<Record>, StoreError> {
         from_sql_time(expires)?,
     )))
 }
+
+/// Do the values `changes` expects still hold? Runs inside the caller's transaction,
+/// after it locked the session row, so no writer can change them before it commits.
+pub(super) async fn expectations_hold(
+    tx: &deadpool_postgres::Transaction<'_>,
+    sql: &str,
+    key: &[u8],
+    changes: &Changes,
+) -> Result<bool, StoreError> {
+    if changes.expect.is_empty() {
+        return Ok(true);
+    }
+    let names: Vec<&str> = changes.expect.keys().map(String::as_str).collect();
+    let stmt = tx.prepare_cached(sql).await.map_err(backend)?;
+    let rows = tx
+        .query(&stmt, &[&Redacted(key), &Redacted(&names)])
+        .await
+        .map_err(backend)?;
+    let mut stored = Map::new();
+    for row in &rows {
+        let name: String = row.try_get(0).map_err(backend)?;
+        let value: String = row.try_get(1).map_err(backend)?;
+        stored.insert(name, decode_value(&value)?);
+    }
+    Ok(changes.expectations_hold(&stored))
+}

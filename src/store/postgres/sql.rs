@@ -20,6 +20,7 @@ pub(super) struct Sql {
     pub(super) extend_live: String,
     pub(super) write_values: String,
     pub(super) lock_live: String,
+    pub(super) load_named: String,
     pub(super) lock_any: String,
     pub(super) delete: String,
     pub(super) rename: String,
@@ -72,6 +73,9 @@ impl Sql {
             lock_live: format!(
                 "SELECT 1 FROM {t} WHERE key = $1 AND expires_at > {} FOR UPDATE",
                 live_after("$2")
+            ),
+            load_named: format!(
+                "SELECT name, value FROM {t}_values WHERE key = $1 AND name = ANY($2)"
             ),
             lock_any: format!("SELECT expires_at FROM {t} WHERE key = $1 FOR UPDATE"),
             delete: format!("DELETE FROM {t} WHERE key = $1"),

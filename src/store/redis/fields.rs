@@ -12,17 +12,24 @@ use crate::store::codec::{decode_value, encode_value};
 use crate::store::{Changes, Record, StoreError};
 use crate::value::Map;
 
-/// Appends a change set to a script call: clear flag, count, field/value pairs, removals
-/// (the layout of the APPLY script).
+/// Appends a change set to a script call: clear flag, count of sets, count of
+/// expectations, field/value pairs, expected field/value pairs (an empty value: the
+/// field is absent), removals (the layout of the APPLY script).
 pub(super) fn push_changes(cmd: &mut Cmd, changes: &Changes) {
     let sets = changes.set.values().filter(|v| v.is_some()).count();
-    cmd.arg(if changes.clear { "1" } else { "0" }).arg(sets);
+    cmd.arg(if changes.clear { "1" } else { "0" })
+        .arg(sets)
+        .arg(changes.expect.len());
     let mut field = String::new();
     for (name, value) in &changes.set {
         if let Some(value) = value {
             cmd.arg(field_name(&mut field, name))
                 .arg(encode_value(value));
         }
+    }
+    for (name, value) in &changes.expect {
+        cmd.arg(field_name(&mut field, name))
+            .arg(value.as_ref().map(encode_value).unwrap_or_default());
     }
     for (name, value) in &changes.set {
         if value.is_none() {
@@ -218,11 +225,16 @@ mod tests {
         changes.set.insert("a".into(), Some(Value::Int(1)));
         changes.set.insert("b".into(), None);
         changes.set.insert("c".into(), Some(Value::Str("x".into())));
+        changes.expect.insert("n".into(), Some(Value::Int(7)));
+        changes.expect.insert("gone".into(), None);
         let mut cmd = redis::cmd("EVALSHA");
         push_changes(&mut cmd, &changes);
         assert_eq!(
             args(&cmd),
-            ["EVALSHA", "1", "2", "v:a", "1", "v:c", "\"x\"", "v:b"]
+            [
+                "EVALSHA", "1", "2", "2", "v:a", "1", "v:c", "\"x\"", "v:gone", "", "v:n", "7",
+                "v:b"
+            ]
         );
     }
 }

@@ -85,12 +85,26 @@ return 1
     )
 }
 
-/// The change set of ARGV (clear flag, count, pairs, removals) applied to the hash `k`,
-/// then the expiry; needs `k` and `e` bound. Returns 1.
+/// Returns `conflict` unless every expected field of ARGV holds the expected text (an
+/// empty text: the field is absent); needs `k` bound. Binds `last`, the index of the
+/// last set pair, and `elast`, of the last expected pair.
+fn expect(conflict: &str) -> String {
+    format!(
+        "local last = 5 + 2 * tonumber(ARGV[4])
+local elast = last + 2 * tonumber(ARGV[5])
+for i = last + 1, elast, 2 do
+  if (redis.call('HGET', k, ARGV[i]) or '') ~= ARGV[i + 1] then return {conflict} end
+end
+"
+    )
+}
+
+/// The change set of ARGV (clear flag, counts, pairs, expectations, removals) applied to
+/// the hash `k`, then the expiry; needs `k`, `e`, `last` and `elast` bound. Returns 1.
 fn changes() -> String {
     let clear = batch("HDEL", "gone", "1", "#gone");
-    let sets = batch("HSET", "ARGV", "5", "last");
-    let removes = batch("HDEL", "ARGV", "last + 1", "#ARGV");
+    let sets = batch("HSET", "ARGV", "6", "last");
+    let removes = batch("HDEL", "ARGV", "elast + 1", "#ARGV");
     format!(
         "if ARGV[3] == '1' then
   local gone = {{}}
@@ -98,27 +112,29 @@ fn changes() -> String {
     if string.sub(f, 1, 2) == 'v:' then gone[#gone + 1] = f end
   end
   {clear}end
-local last = 4 + 2 * tonumber(ARGV[4])
 {sets}{removes}{EXPIRE}"
     )
 }
 
-/// KEYS[1]; ARGV: now, expires_at, clear ('1' or '0'), n, then n field/value pairs, then
-/// fields to remove up to the end. 1 = done, 0 = gone.
+/// KEYS[1]; ARGV: now, expires_at, clear ('1' or '0'), n, m, then n field/value pairs,
+/// then m expected field/value pairs, then fields to remove up to the end.
+/// 1 = done, 0 = gone, 2 = an expected field changed (nothing written).
 fn apply() -> String {
-    format!("{}{}", live("0"), changes())
+    format!("{}{}{}", live("0"), expect("2"), changes())
 }
 
 /// Renew on one node, in one atomic step: KEYS[1] old, KEYS[2] new; ARGV as APPLY.
-/// 1 = done, 0 = the old record is gone, 2 = a live record holds the new key.
+/// 1 = done, 0 = the old record is gone, 2 = a live record holds the new key,
+/// 3 = an expected field changed (nothing written).
 fn renew() -> String {
     format!(
-        "{}local o = redis.call('HGET', KEYS[2], 'e')
+        "{}{}local o = redis.call('HGET', KEYS[2], 'e')
 if o and tonumber(o) > tonumber(ARGV[1]) then return 2 end
 redis.call('RENAME', k, KEYS[2])
 k = KEYS[2]
 {}",
         live("0"),
+        expect("3"),
         changes()
     )
 }

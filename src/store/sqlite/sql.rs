@@ -19,6 +19,8 @@ CREATE TABLE IF NOT EXISTS flagon_session_values (
 
 pub(super) const LOAD_SESSION: &str =
     "SELECT created_at, expires_at FROM flagon_sessions WHERE key = ?1 AND expires_at > ?2";
+pub(super) const LOAD_VALUE: &str =
+    "SELECT value FROM flagon_session_values WHERE key = ?1 AND name = ?2";
 pub(super) const LOAD_VALUES: &str = "SELECT name, value FROM flagon_session_values WHERE key = ?1";
 pub(super) const SESSION_EXPIRY: &str = "SELECT expires_at FROM flagon_sessions WHERE key = ?1";
 pub(super) const REPLACE_SESSION: &str =

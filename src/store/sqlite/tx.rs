@@ -42,6 +42,33 @@ pub(super) fn load_tx(
     )))
 }
 
+/// Do the values `changes` expects still hold (inside the caller's write transaction)?
+fn expectations_hold(
+    tx: &rusqlite::Transaction<'_>,
+    key: &[u8],
+    changes: &Changes,
+) -> Result<bool, StoreError> {
+    if changes.expect.is_empty() {
+        return Ok(true);
+    }
+    let mut stmt = tx.prepare_cached(sql::LOAD_VALUE).map_err(backend)?;
+    for (name, expected) in &changes.expect {
+        let stored: Option<String> = stmt
+            .query_row(params![key, name], |r| r.get(0))
+            .optional()
+            .map_err(backend)?;
+        let holds = match (stored, expected) {
+            (None, None) => true,
+            (Some(text), Some(value)) => decode_value(&text)? == *value,
+            _ => false,
+        };
+        if !holds {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// Writes `changes` to the value rows of `key` (inside the caller's transaction).
 fn write_changes(
     tx: &rusqlite::Transaction<'_>,
@@ -118,6 +145,9 @@ pub(super) fn apply_tx(
     if updated == 0 {
         return Ok(Applied::Gone);
     }
+    if !expectations_hold(&tx, k, changes)? {
+        return Ok(Applied::Conflict); // dropping the transaction rolls it back
+    }
     write_changes(&tx, k, changes)?;
     tx.commit().map_err(backend)?;
     Ok(Applied::Done)
@@ -146,6 +176,9 @@ pub(super) fn renew_tx(
     }
     if old == new || live(new)? {
         return Ok(Err(Created::Collision));
+    }
+    if !expectations_hold(&tx, old, changes)? {
+        return Ok(Ok(Applied::Conflict));
     }
     for stmt in [sql::CLEAR_VALUES, sql::DELETE_SESSION] {
         tx.execute(stmt, params![new]).map_err(backend)?;
