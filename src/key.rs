@@ -22,6 +22,8 @@ const FLASK_COOKIE_SALT: &[u8] = b"cookie-session";
 /// The salt of the signed session-id cookie of server-side stores: a flagon format, so
 /// an id cookie can never verify as a Flask session cookie or the other way round.
 const SESSION_ID_SALT: &[u8] = b"flagon.session-id";
+/// The salt Flask-Session's `SESSION_USE_SIGNER` signs its session id cookie with.
+const FLASK_SESSION_SID_SALT: &[u8] = b"flask-session";
 
 /// What a signature is for; each purpose has its own derived key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +32,8 @@ pub(crate) enum Purpose {
     FlaskCookie,
     /// flagon's signed session id for server-side stores.
     SessionId,
+    /// Flask-Session's signed sid (salt `flask-session`, `SESSION_USE_SIGNER`).
+    FlaskSessionSid,
 }
 
 /// A secret key, like Flask's `SECRET_KEY`.
@@ -47,6 +51,7 @@ pub struct Key {
     secret: Zeroizing<Vec<u8>>,
     cookie_mac: HmacSha1,
     id_mac: HmacSha1,
+    flask_session_mac: HmacSha1,
 }
 
 impl Key {
@@ -64,6 +69,7 @@ impl Key {
             secret: Zeroizing::new(secret.to_vec()),
             cookie_mac: derive(secret, FLASK_COOKIE_SALT),
             id_mac: derive(secret, SESSION_ID_SALT),
+            flask_session_mac: derive(secret, FLASK_SESSION_SID_SALT),
         })
     }
 
@@ -86,6 +92,7 @@ impl Key {
         match purpose {
             Purpose::FlaskCookie => &self.cookie_mac,
             Purpose::SessionId => &self.id_mac,
+            Purpose::FlaskSessionSid => &self.flask_session_mac,
         }
     }
 

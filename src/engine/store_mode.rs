@@ -9,9 +9,10 @@ use std::sync::Arc;
 
 use http::StatusCode;
 
+use super::sid_cookie;
 use super::{cookie_expiry, store_expiry, Failure, Loaded, Opened, Origin, Outcome, Shared};
 use crate::flask::signer::{self, Expiry};
-use crate::id::SessionId;
+use crate::id::{IdScheme, SessionId};
 use crate::key::Purpose;
 use crate::session::{Lifecycle, Session, State};
 use crate::store::dyn_store::DynStore;
@@ -72,6 +73,9 @@ fn verified_id<'a>(
     cookie_headers: impl IntoIterator<Item = &'a [u8]> + 'a,
     now: u64,
 ) -> Option<(SessionId, bool)> {
+    if shared.id_scheme != IdScheme::Flagon {
+        return sid_cookie::read(shared, cookie_headers);
+    }
     let config = &shared.config;
     let expiry = Expiry {
         now,
@@ -143,7 +147,7 @@ async fn finish_new(shared: &Shared, store: &dyn DynStore, state: &State, now: u
     let expires_at = store_expiry(&shared.config, now, now);
     let record = Record::new(state.data.clone(), now, expires_at);
     for _ in 0..CREATE_ATTEMPTS {
-        let id = SessionId::generate();
+        let id = SessionId::generate_for(shared.id_scheme);
         match deadline(shared, store.create(&id.store_key(), &record)).await {
             Ok(Created::Stored) => return Ok(Some(id_cookie(shared, &id, state, now))),
             Ok(_) => tracing::warn!("session id collision on create; drawing another id"),
@@ -201,7 +205,7 @@ async fn renew(
 ) -> Step {
     let old = loaded.id.store_key();
     for _ in 0..CREATE_ATTEMPTS {
-        let id = SessionId::generate();
+        let id = SessionId::generate_for(shared.id_scheme);
         let renewed = deadline(
             shared,
             store.renew(&old, &id.store_key(), &state.changes, expires_at, now),
@@ -218,6 +222,9 @@ async fn renew(
 
 /// `Set-Cookie` carrying the signed id.
 fn id_cookie(shared: &Shared, id: &SessionId, state: &State, now: u64) -> String {
+    if shared.id_scheme != IdScheme::Flagon {
+        return sid_cookie::write(shared, id, cookie_expiry(&shared.config, state, now));
+    }
     let payload = URL_SAFE_NO_PAD.encode(id.as_bytes());
     let value = signer::sign(
         shared.config.keys.current(),

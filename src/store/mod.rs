@@ -18,7 +18,7 @@ pub(crate) mod dyn_store;
 use std::future::Future;
 use std::time::Duration;
 
-use crate::id::StoreKey;
+use crate::id::{IdScheme, StoreKey};
 use crate::value::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -33,6 +33,8 @@ pub mod any;
 pub(crate) mod codec;
 #[cfg(feature = "test-util")]
 pub mod conformance;
+#[cfg(feature = "flask-session")]
+pub mod flask_session;
 #[cfg(feature = "memory")]
 pub mod memory;
 #[cfg(feature = "postgres")]
@@ -208,6 +210,14 @@ pub trait SessionStore: Send + Sync + 'static {
     /// never remove a record whose expiry was moved past `now` meanwhile. Stores that
     /// expire records natively (Redis TTL) may do nothing and return 0.
     fn sweep(&self, now: u64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// How the cookie names a session for this store, and so what the [`StoreKey`]s it is
+    /// handed hold. The default, [`IdScheme::Flagon`], fits every store that keeps its own
+    /// records; a store that shares records with another framework's sessions (such as
+    /// Flask-Session's) names that framework's scheme.
+    fn id_scheme(&self) -> IdScheme {
+        IdScheme::Flagon
+    }
 }
 
 /// A shared store is a store, so one store can serve a layer and a
@@ -265,5 +275,9 @@ impl<S: SessionStore> SessionStore for std::sync::Arc<S> {
 
     fn sweep(&self, now: u64) -> impl Future<Output = Result<u64, StoreError>> + Send {
         S::sweep(self, now)
+    }
+
+    fn id_scheme(&self) -> IdScheme {
+        S::id_scheme(self)
     }
 }
