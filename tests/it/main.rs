@@ -5,6 +5,8 @@ mod support;
 #[cfg(feature = "actix")]
 mod actix_scenarios;
 
+#[cfg(all(feature = "flask-session", feature = "axum"))]
+mod flask_session;
 mod fuzz_regressions;
 mod interop;
 mod login_example;

@@ -109,8 +109,30 @@ impl FlaskPeer {
     /// `None` (after a loud message) when Python or Flask is missing; panics under `CI`
     /// in that case, and always when the app itself fails to start.
     pub(crate) fn start(args: &[&str]) -> Option<FlaskPeer> {
+        FlaskPeer::start_script("tests/flask/peer_app.py", &[], args)
+    }
+
+    /// Starts another app of `tests/flask/` the same way, after checking that Python can
+    /// import `modules` (comma-separated) as well as Flask.
+    pub(crate) fn start_script(
+        script: &str,
+        modules: &[&str],
+        args: &[&str],
+    ) -> Option<FlaskPeer> {
         let python = python_or_skip()?;
-        let script = Path::new(REPO).join("tests/flask/peer_app.py");
+        if !modules.is_empty() {
+            let import = format!("import {}", modules.join(", "));
+            let found = Command::new(&python)
+                .args(["-c", &import])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if !found {
+                return unavailable(&format!("{} cannot `{import}`", python.display()));
+            }
+        }
+        let script = Path::new(REPO).join(script);
         let mut child = Command::new(&python)
             .arg(&script)
             .args(["--port", "0", "--quiet"])
@@ -126,7 +148,7 @@ impl FlaskPeer {
             Err(why) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("peer_app.py did not start: {why}");
+                panic!("{} did not start: {why}", script.display());
             }
         }
     }
