@@ -266,7 +266,35 @@ impl FlaskSessionRedisStore {
         msgpack::encode(data).map_err(backend)
     }
 
-    /// The read, apply, compare-and-set loop of `apply` and `renew`. `write` runs the
+    /// Applies `changes` in Redis with [`scripts::SPLICE`] on `keys` (the record, and for a
+    /// renew the key it moves to).
+    async fn splice(
+        &self,
+        keys: &[&str],
+        changes: &Changes,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<i64, StoreError> {
+        let mut invocation = scripts::SPLICE.prepare_invoke();
+        for key in keys {
+            invocation.key(*key);
+        }
+        invocation
+            .arg(now)
+            .arg(expires_at)
+            .arg(if changes.clear { "1" } else { "0" });
+        for (name, value) in &changes.set {
+            let entry = match value {
+                Some(value) => msgpack::encode_entry(name, value).map_err(backend)?,
+                None => Vec::new(),
+            };
+            invocation.arg(name.as_str()).arg(entry);
+        }
+        self.run(invocation).await
+    }
+
+    /// The read, apply, compare-and-set loop of `apply` and `renew` for records
+    /// [`scripts::SPLICE`] cannot walk (JSON ones). `write` runs the
     /// conditional script on the bytes read and the new bytes and answers like it.
     async fn read_apply_write<F, Fut>(
         &self,
@@ -307,6 +335,17 @@ enum Outcome {
     Done,
     Gone,
     Collision,
+}
+
+impl Outcome {
+    /// A script's answer (other than [`scripts::NOT_MSGPACK`] and [`scripts::CHANGED`]).
+    fn from_code(code: i64) -> Outcome {
+        match code {
+            scripts::DONE => Outcome::Done,
+            scripts::COLLISION => Outcome::Collision,
+            _ => Outcome::Gone,
+        }
+    }
 }
 
 /// The record kept changing under concurrent writes until the attempts ran out.
@@ -361,13 +400,18 @@ impl SessionStore for FlaskSessionRedisStore {
         now: u64,
     ) -> Result<Applied, StoreError> {
         let key = self.key(key);
-        let write = |old: Vec<u8>, new: Vec<u8>| {
-            let mut invocation = scripts::APPLY.key(&key);
-            invocation.arg(old).arg(new).arg(expires_at);
-            let invocation = invocation;
-            async move { self.run(invocation).await }
+        let spliced = self.splice(&[&key], changes, expires_at, now).await?;
+        let outcome = match spliced {
+            scripts::NOT_MSGPACK => {
+                let write = |old: Vec<u8>, new: Vec<u8>| {
+                    let mut invocation = scripts::APPLY.key(&key);
+                    invocation.arg(old).arg(new).arg(expires_at);
+                    async move { self.run(invocation).await }
+                };
+                self.read_apply_write(&key, changes, now, write).await?
+            }
+            code => Outcome::from_code(code),
         };
-        let outcome = self.read_apply_write(&key, changes, now, write).await?;
         Ok(match outcome {
             Outcome::Done => Applied::Done,
             _ => Applied::Gone,
@@ -386,18 +430,24 @@ impl SessionStore for FlaskSessionRedisStore {
             return Ok(Err(Created::Collision));
         }
         let (old, new) = (self.key(old), self.key(new));
-        let write = |read: Vec<u8>, bytes: Vec<u8>| {
-            let mut invocation = scripts::RENEW.key(&old);
-            invocation
-                .key(&new)
-                .arg(read)
-                .arg(bytes)
-                .arg(now)
-                .arg(expires_at);
-            let invocation = invocation;
-            async move { self.run(invocation).await }
+        let steps = async {
+            match self.splice(&[&old, &new], changes, expires_at, now).await? {
+                scripts::NOT_MSGPACK => {
+                    let write = |read: Vec<u8>, bytes: Vec<u8>| {
+                        let mut invocation = scripts::RENEW.key(&old);
+                        invocation
+                            .key(&new)
+                            .arg(read)
+                            .arg(bytes)
+                            .arg(now)
+                            .arg(expires_at);
+                        async move { self.run(invocation).await }
+                    };
+                    self.read_apply_write(&old, changes, now, write).await
+                }
+                code => Ok(Outcome::from_code(code)),
+            }
         };
-        let steps = self.read_apply_write(&old, changes, now, write);
         Ok(match within(self.options.deadline * 3, steps).await? {
             Outcome::Done => Ok(Applied::Done),
             Outcome::Gone => Ok(Applied::Gone),

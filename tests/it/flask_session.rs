@@ -66,7 +66,14 @@ async fn pair(test: &str, setup: Setup) -> Option<Pair> {
     let redis = redis_or_skip().await?;
     let prefix = prefix(test);
     let lifetime = setup.lifetime.to_string();
-    let mut args = vec!["--secret", SECRET, "--prefix", &prefix, "--lifetime", &lifetime];
+    let mut args = vec![
+        "--secret",
+        SECRET,
+        "--prefix",
+        &prefix,
+        "--lifetime",
+        &lifetime,
+    ];
     if setup.signed {
         args.push("--signer");
     }
@@ -101,11 +108,13 @@ fn rust_app(layer: SessionLayer) -> Router {
         .route("/session", get(|s: Session| async move { dump(&s) }))
         .route(
             "/session/{key}",
-            put(|s: Session, Path(key): Path<String>, body: String| async move {
-                let doc: Json = serde_json::from_str(&body).expect("marker JSON body");
-                s.insert_value(&key, from_marker(&doc));
-                dump(&s)
-            }),
+            put(
+                |s: Session, Path(key): Path<String>, body: String| async move {
+                    let doc: Json = serde_json::from_str(&body).expect("marker JSON body");
+                    s.insert_value(&key, from_marker(&doc));
+                    dump(&s)
+                },
+            ),
         )
         .route(
             "/clear",
@@ -148,7 +157,12 @@ async fn send_request(app: &Router, request: http::Request<axum::body::Body>) ->
     let response = app.clone().oneshot(request).await.expect("infallible");
     let status = response.status();
     let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     Reply {
         status,
         headers,
@@ -195,7 +209,10 @@ fn flask_written() -> Vec<(&'static str, Json, Json)> {
         ("str", same(json!("h\u{e9}llo \"q\" \u{1F600}"))),
         ("bools", same(json!([true, false]))),
         ("none", same(json!(null))),
-        ("nested", same(json!({"a": [1, {"b": null}], "c": {"d": "e"}}))),
+        (
+            "nested",
+            same(json!({"a": [1, {"b": null}], "c": {"d": "e"}})),
+        ),
         ("tuple", (json!({"$tuple": [1, "a"]}), json!([1, "a"]))),
         ("bytes", same(json!({"$bytes": "AP8Kbw=="}))),
         (
@@ -222,19 +239,28 @@ fn flask_written() -> Vec<(&'static str, Json, Json)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flask_written_values_read_the_same_in_rust() {
-    let Some(p) = pair("flask-writes", DEFAULT).await else { return };
+    let Some(p) = pair("flask-writes", DEFAULT).await else {
+        return;
+    };
     let first = p.flask.send_json("PUT", "/session/first", None, &json!(1));
     let cookie = cookie_of_flask(&first);
     for (key, written, _) in flask_written() {
-        let r = p.flask.send_json("PUT", &format!("/session/{key}"), Some(&cookie), &written);
+        let r = p
+            .flask
+            .send_json("PUT", &format!("/session/{key}"), Some(&cookie), &written);
         assert_eq!(r.status, 200, "Flask refused {key}: {}", r.body);
     }
-    let extras = p.flask.request("POST", "/extras", &[("Cookie", &cookie)], b"");
+    let extras = p
+        .flask
+        .request("POST", "/extras", &[("Cookie", &cookie)], b"");
     assert_eq!(extras.status, 200, "{}", extras.body);
     let in_rust = rust_json(&fetch(&p.rust, "/session", Some(&cookie)).await);
     // Flask's own view after a fresh load, which went through msgspec as well.
     let in_flask = p.flask.get("/session", Some(&cookie)).json();
-    assert_eq!(in_rust, in_flask, "Rust and Flask read the record differently");
+    assert_eq!(
+        in_rust, in_flask,
+        "Rust and Flask read the record differently"
+    );
     for (key, _, read) in flask_written() {
         assert_eq!(in_rust[key], read, "{key}");
     }
@@ -252,21 +278,51 @@ async fn flask_written_values_read_the_same_in_rust() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rust_written_values_read_the_same_in_flask() {
-    let Some(mut p) = pair("rust-writes", DEFAULT).await else { return };
+    let Some(mut p) = pair("rust-writes", DEFAULT).await else {
+        return;
+    };
     let created = rust_put(&p.rust, None, "first", &json!("one")).await;
     assert_eq!(created.status, 200, "{}", created.body);
     let cookie = created.cookie_pair();
-    assert_eq!(sid_of(&cookie).len(), 43, "token_urlsafe(32) shape: {cookie}");
+    assert_eq!(
+        sid_of(&cookie).len(),
+        43,
+        "token_urlsafe(32) shape: {cookie}"
+    );
     let big = Value::BigInt(BigInt::parse("9223372036854775808").expect("big"));
     let rows = [
         ("int", json!(-7), json!(-7)),
-        ("u64", crate::markers::to_marker(&big), json!({"$int": "9223372036854775808"})),
+        (
+            "u64",
+            crate::markers::to_marker(&big),
+            json!({"$int": "9223372036854775808"}),
+        ),
         ("float", json!(0.1), json!(0.1)),
-        ("inf", json!({"$float": "Infinity"}), json!({"$float": "Infinity"})),
-        ("list", json!([1, "two", null, false]), json!([1, "two", null, false])),
-        ("dict", json!({"x": {"y": [2.5]}}), json!({"x": {"y": [2.5]}})),
-        ("tuple", json!({"$tuple": ["message", "hi"]}), json!(["message", "hi"])),
-        ("bytes", json!({"$bytes": "AAEC/w=="}), json!({"$bytes": "AAEC/w=="})),
+        (
+            "inf",
+            json!({"$float": "Infinity"}),
+            json!({"$float": "Infinity"}),
+        ),
+        (
+            "list",
+            json!([1, "two", null, false]),
+            json!([1, "two", null, false]),
+        ),
+        (
+            "dict",
+            json!({"x": {"y": [2.5]}}),
+            json!({"x": {"y": [2.5]}}),
+        ),
+        (
+            "tuple",
+            json!({"$tuple": ["message", "hi"]}),
+            json!(["message", "hi"]),
+        ),
+        (
+            "bytes",
+            json!({"$bytes": "AAEC/w=="}),
+            json!({"$bytes": "AAEC/w=="}),
+        ),
         (
             "when",
             json!({"$datetime": "2030-05-06T07:08:09.250000+00:00"}),
@@ -277,7 +333,11 @@ async fn rust_written_values_read_the_same_in_flask() {
             json!({"$uuid": "12345678-1234-5678-1234-567812345678"}),
             json!("12345678-1234-5678-1234-567812345678"),
         ),
-        ("markup", json!({"$markup": "<b>hi</b>"}), json!("<b>hi</b>")),
+        (
+            "markup",
+            json!({"$markup": "<b>hi</b>"}),
+            json!("<b>hi</b>"),
+        ),
     ];
     for (key, written, _) in &rows {
         let r = rust_put(&p.rust, Some(&cookie), key, written).await;
@@ -288,9 +348,15 @@ async fn rust_written_values_read_the_same_in_flask() {
         assert_eq!(&in_flask[key], read, "{key}");
     }
     assert_eq!(in_flask["first"], json!("one"));
-    assert_eq!(in_flask["_permanent"], json!(true), "new sessions are permanent");
+    assert_eq!(
+        in_flask["_permanent"],
+        json!(true),
+        "new sessions are permanent"
+    );
     // Flask writes on top; Rust sees it, and its own keys are still there.
-    let r = p.flask.send_json("PUT", "/session/from_flask", Some(&cookie), &json!([1]));
+    let r = p
+        .flask
+        .send_json("PUT", "/session/from_flask", Some(&cookie), &json!([1]));
     assert_eq!(r.status, 200);
     let in_rust = rust_json(&fetch(&p.rust, "/session", Some(&cookie)).await);
     assert_eq!(in_rust["from_flask"], json!([1]));
@@ -303,7 +369,9 @@ async fn rust_written_values_read_the_same_in_flask() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_integer_msgpack_cannot_hold_is_an_error_not_a_lost_session() {
-    let Some(p) = pair("too-big", DEFAULT).await else { return };
+    let Some(p) = pair("too-big", DEFAULT).await else {
+        return;
+    };
     let created = rust_put(&p.rust, None, "user", &json!("alice")).await;
     let cookie = created.cookie_pair();
     let huge = json!({"$int": "1180591620717411303424"});
@@ -320,14 +388,22 @@ async fn signed_sids_work_both_ways() {
         signed: true,
         ..DEFAULT
     };
-    let Some(p) = pair("signed", signed).await else { return };
-    let from_flask = cookie_of_flask(&p.flask.send_json("PUT", "/session/by", None, &json!("flask")));
+    let Some(p) = pair("signed", signed).await else {
+        return;
+    };
+    let from_flask =
+        cookie_of_flask(
+            &p.flask
+                .send_json("PUT", "/session/by", None, &json!("flask")),
+        );
     let value = from_flask.strip_prefix("session=").expect("pair");
     assert_eq!(value.len(), 43 + 1 + 27, "sid.signature: {value}");
     let in_rust = rust_json(&fetch(&p.rust, "/session", Some(&from_flask)).await);
     assert_eq!(in_rust["by"], json!("flask"));
 
-    let from_rust = rust_put(&p.rust, None, "by", &json!("rust")).await.cookie_pair();
+    let from_rust = rust_put(&p.rust, None, "by", &json!("rust"))
+        .await
+        .cookie_pair();
     assert_eq!(from_rust.len(), "session=".len() + 71, "{from_rust}");
     let in_flask = p.flask.get("/session", Some(&from_rust)).json();
     assert_eq!(in_flask["by"], json!("rust"));
@@ -350,17 +426,25 @@ async fn ttl_is_the_lifetime_and_expired_records_are_gone_on_both_sides() {
         lifetime: 2,
         ..DEFAULT
     };
-    let Some(mut p) = pair("ttl", short).await else { return };
+    let Some(mut p) = pair("ttl", short).await else {
+        return;
+    };
     let from_flask = cookie_of_flask(&p.flask.send_json("PUT", "/session/a", None, &json!(1)));
     let from_rust = rust_put(&p.rust, None, "b", &json!(2)).await.cookie_pair();
     for cookie in [&from_flask, &from_rust] {
         let left = ttl(&mut p.redis, &format!("{}{}", p.prefix, sid_of(cookie))).await;
         assert!((1..=2).contains(&left), "TTL {left} for a 2 s lifetime");
-        assert_ne!(rust_json(&fetch(&p.rust, "/session", Some(cookie)).await), json!({}));
+        assert_ne!(
+            rust_json(&fetch(&p.rust, "/session", Some(cookie)).await),
+            json!({})
+        );
     }
     tokio::time::sleep(Duration::from_millis(3100)).await;
     for cookie in [&from_flask, &from_rust] {
-        assert_eq!(rust_json(&fetch(&p.rust, "/session", Some(cookie)).await), json!({}));
+        assert_eq!(
+            rust_json(&fetch(&p.rust, "/session", Some(cookie)).await),
+            json!({})
+        );
         let in_flask = p.flask.get("/session", Some(cookie)).json();
         assert_eq!(in_flask, json!({"_permanent": true}));
     }
@@ -368,53 +452,103 @@ async fn ttl_is_the_lifetime_and_expired_records_are_gone_on_both_sides() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logout_on_either_side_ends_the_session_on_both() {
-    let Some(mut p) = pair("logout", DEFAULT).await else { return };
+    let Some(mut p) = pair("logout", DEFAULT).await else {
+        return;
+    };
     // Logged in by Flask, logged out by Rust.
-    let cookie = cookie_of_flask(&p.flask.send_json("PUT", "/session/user", None, &json!("alice")));
+    let cookie = cookie_of_flask(
+        &p.flask
+            .send_json("PUT", "/session/user", None, &json!("alice")),
+    );
     let key = format!("{}{}", p.prefix, sid_of(&cookie));
-    assert_eq!(rust_json(&fetch(&p.rust, "/session", Some(&cookie)).await)["user"], json!("alice"));
+    assert_eq!(
+        rust_json(&fetch(&p.rust, "/session", Some(&cookie)).await)["user"],
+        json!("alice")
+    );
     let out = send(&p.rust, "POST", "/clear", &[&cookie], None).await;
     assert_eq!(out.status, 200);
-    assert!(out.set_cookie().is_some_and(|c| c.starts_with("session=;")), "deletes the cookie");
+    assert!(
+        out.set_cookie().is_some_and(|c| c.starts_with("session=;")),
+        "deletes the cookie"
+    );
     assert_eq!(ttl(&mut p.redis, &key).await, -2, "the record is gone");
-    assert_eq!(p.flask.get("/session", Some(&cookie)).json(), json!({"_permanent": true}));
+    assert_eq!(
+        p.flask.get("/session", Some(&cookie)).json(),
+        json!({"_permanent": true})
+    );
     // Logged in by Rust, logged out by Flask.
-    let cookie = rust_put(&p.rust, None, "user", &json!("bob")).await.cookie_pair();
+    let cookie = rust_put(&p.rust, None, "user", &json!("bob"))
+        .await
+        .cookie_pair();
     let key = format!("{}{}", p.prefix, sid_of(&cookie));
-    assert_eq!(p.flask.get("/session", Some(&cookie)).json()["user"], json!("bob"));
-    let out = p.flask.request("POST", "/clear", &[("Cookie", &cookie)], b"");
+    assert_eq!(
+        p.flask.get("/session", Some(&cookie)).json()["user"],
+        json!("bob")
+    );
+    let out = p
+        .flask
+        .request("POST", "/clear", &[("Cookie", &cookie)], b"");
     assert_eq!(out.status, 200);
-    assert_eq!(ttl(&mut p.redis, &key).await, -2, "Flask-Session deleted the record");
-    assert_eq!(rust_json(&fetch(&p.rust, "/session", Some(&cookie)).await), json!({}));
+    assert_eq!(
+        ttl(&mut p.redis, &key).await,
+        -2,
+        "Flask-Session deleted the record"
+    );
+    assert_eq!(
+        rust_json(&fetch(&p.rust, "/session", Some(&cookie)).await),
+        json!({})
+    );
     // A late Rust write to the logged-out session does not bring it back.
     let late = rust_put(&p.rust, Some(&cookie), "late", &json!(1)).await;
-    assert!(late.set_cookie().is_some(), "a new session, under a new sid");
+    assert!(
+        late.set_cookie().is_some(),
+        "a new session, under a new sid"
+    );
     assert_ne!(sid_of(&late.cookie_pair()), sid_of(&cookie));
-    assert_eq!(ttl(&mut p.redis, &key).await, -2, "the old record stays gone");
+    assert_eq!(
+        ttl(&mut p.redis, &key).await,
+        -2,
+        "the old record stays gone"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn renew_moves_the_record_to_a_new_sid_flask_can_read() {
-    let Some(mut p) = pair("renew", DEFAULT).await else { return };
-    let cookie = cookie_of_flask(&p.flask.send_json("PUT", "/session/user", None, &json!("carol")));
+    let Some(mut p) = pair("renew", DEFAULT).await else {
+        return;
+    };
+    let cookie = cookie_of_flask(
+        &p.flask
+            .send_json("PUT", "/session/user", None, &json!("carol")),
+    );
     let renewed = send(&p.rust, "POST", "/renew", &[&cookie], None).await;
     assert_eq!(renewed.status, 200, "{}", renewed.body);
     let new_cookie = renewed.cookie_pair();
     assert_ne!(sid_of(&new_cookie), sid_of(&cookie));
     let old_key = format!("{}{}", p.prefix, sid_of(&cookie));
     assert_eq!(ttl(&mut p.redis, &old_key).await, -2, "the old sid is dead");
-    assert_eq!(p.flask.get("/session", Some(&new_cookie)).json()["user"], json!("carol"));
+    assert_eq!(
+        p.flask.get("/session", Some(&new_cookie)).json()["user"],
+        json!("carol")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixty_four_concurrent_rust_writes_lose_no_key() {
-    let Some(p) = pair("concurrent", DEFAULT).await else { return };
-    let cookie = cookie_of_flask(&p.flask.send_json("PUT", "/session/from_flask", None, &json!(0)));
+    let Some(p) = pair("concurrent", DEFAULT).await else {
+        return;
+    };
+    let cookie = cookie_of_flask(
+        &p.flask
+            .send_json("PUT", "/session/from_flask", None, &json!(0)),
+    );
     let app = Arc::new(p.rust.clone());
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..64 {
         let (app, cookie) = (app.clone(), cookie.clone());
-        tasks.spawn(async move { rust_put(&app, Some(&cookie), &format!("k{i:02}"), &json!(i)).await });
+        tasks.spawn(
+            async move { rust_put(&app, Some(&cookie), &format!("k{i:02}"), &json!(i)).await },
+        );
     }
     let mut failures = Vec::new();
     while let Some(done) = tasks.join_next().await {
@@ -423,13 +557,20 @@ async fn sixty_four_concurrent_rust_writes_lose_no_key() {
             failures.push(format!("{} {}", reply.status, reply.body));
         }
     }
-    assert!(failures.is_empty(), "{} of 64 writes failed: {failures:?}", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} of 64 writes failed: {failures:?}",
+        failures.len()
+    );
     let in_flask = p.flask.get("/session", Some(&cookie)).json();
     let lost: Vec<String> = (0..64)
         .map(|i| format!("k{i:02}"))
         .filter(|k| in_flask.get(k).is_none())
         .collect();
-    eprintln!("[flask-session] 64 concurrent Rust writes into one session: {} keys lost", lost.len());
+    eprintln!(
+        "[flask-session] 64 concurrent Rust writes into one session: {} keys lost",
+        lost.len()
+    );
     assert!(lost.is_empty(), "keys lost: {lost:?}");
     for i in 0..64 {
         assert_eq!(in_flask[format!("k{i:02}")], json!(i));
@@ -443,16 +584,30 @@ async fn json_records_are_read_and_flask_reads_the_msgpack_written_over_them() {
         json_records: true,
         ..DEFAULT
     };
-    let Some(mut p) = pair("json", json_records).await else { return };
-    let cookie = cookie_of_flask(&p.flask.send_json("PUT", "/session/n", None, &json!([1, 2.5, "x"])));
+    let Some(mut p) = pair("json", json_records).await else {
+        return;
+    };
+    let cookie =
+        cookie_of_flask(
+            &p.flask
+                .send_json("PUT", "/session/n", None, &json!([1, 2.5, "x"])),
+        );
     let key = format!("{}{}", p.prefix, sid_of(&cookie));
-    let raw: Vec<u8> = redis::cmd("GET").arg(&key).query_async(&mut p.redis).await.expect("GET");
+    let raw: Vec<u8> = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut p.redis)
+        .await
+        .expect("GET");
     assert_eq!(raw.first(), Some(&b'{'), "Flask-Session wrote JSON");
     let in_rust = rust_json(&fetch(&p.rust, "/session", Some(&cookie)).await);
     assert_eq!(in_rust["n"], json!([1, 2.5, "x"]));
     let r = rust_put(&p.rust, Some(&cookie), "m", &json!({"$bytes": "AAE="})).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let raw: Vec<u8> = redis::cmd("GET").arg(&key).query_async(&mut p.redis).await.expect("GET");
+    let raw: Vec<u8> = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut p.redis)
+        .await
+        .expect("GET");
     assert_ne!(raw.first(), Some(&b'{'), "flagon writes MessagePack");
     let in_flask = p.flask.get("/session", Some(&cookie)).json();
     assert_eq!(in_flask["n"], json!([1, 2.5, "x"]));
@@ -469,9 +624,12 @@ async fn store_passes_the_conformance_checks_that_apply() {
     if redis_or_skip().await.is_none() {
         return;
     }
+    // 64 writers on one record of up to 16,000 keys: every write rewrites the whole
+    // record (that is the format), so give each more than the default 500 ms.
     let options = FlaskSessionOptions::default()
         .key_prefix(prefix("conformance"))
-        .permanent(false);
+        .permanent(false)
+        .deadline(Duration::from_secs(5));
     let store = Arc::new(
         FlaskSessionRedisStore::connect_with(REDIS, options)
             .await

@@ -40,6 +40,18 @@ pub(crate) fn encode(session: &Map) -> Result<Vec<u8>, Unencodable> {
     Ok(out)
 }
 
+/// One top-level map entry, `key` then `value`, for splicing into a stored record.
+///
+/// # Errors
+/// [`Unencodable`], naming `key`.
+pub(crate) fn encode_entry(key: &str, value: &Value) -> Result<Vec<u8>, Unencodable> {
+    let mut out = Vec::with_capacity(key.len() + 16);
+    len32(key.len()).map_err(|why| why.at(key))?;
+    let _ = mp::write_str(&mut out, key);
+    encode_value(&mut out, value).map_err(|why| why.at(key))?;
+    Ok(out)
+}
+
 /// Why one value failed, before the top-level key is known.
 enum Failed {
     Int,

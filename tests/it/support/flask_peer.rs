@@ -114,11 +114,7 @@ impl FlaskPeer {
 
     /// Starts another app of `tests/flask/` the same way, after checking that Python can
     /// import `modules` (comma-separated) as well as Flask.
-    pub(crate) fn start_script(
-        script: &str,
-        modules: &[&str],
-        args: &[&str],
-    ) -> Option<FlaskPeer> {
+    pub(crate) fn start_script(script: &str, modules: &[&str], args: &[&str]) -> Option<FlaskPeer> {
         let python = python_or_skip()?;
         if !modules.is_empty() {
             let import = format!("import {}", modules.join(", "));
