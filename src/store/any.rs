@@ -328,6 +328,21 @@ mod tests {
         assert!(matches!(bad, Err(ConnectError::NotCompiled("memory"))));
     }
 
+    #[tokio::test]
+    async fn flask_session_specs_need_redis_and_a_boolean_signer() {
+        let not_redis = AnyStore::connect("flask-session+postgres://x").await;
+        assert!(matches!(not_redis, Err(ConnectError::BadSpec(_))));
+        let maybe = |name: &str| (name == "SESSION_USE_SIGNER").then(|| "maybe".to_owned());
+        let bad = AnyStore::connect_with_settings("flask-session+redis://127.0.0.1:1", maybe);
+        #[cfg(feature = "flask-session")]
+        assert!(matches!(bad.await, Err(ConnectError::BadSpec(_))));
+        #[cfg(not(feature = "flask-session"))]
+        assert!(matches!(
+            bad.await,
+            Err(ConnectError::NotCompiled("flask-session"))
+        ));
+    }
+
     #[cfg(feature = "memory")]
     #[tokio::test]
     async fn memory_spec_opens_memory_store() {

@@ -27,7 +27,7 @@
 //! MessagePack and JSON, writes MessagePack, and does not read pickle (records of
 //! Flask-Session before 0.7). A value's type after a trip through the record:
 //!
-//! | Python value written | MessagePack | read back by Python | [`Value`](crate::Value) in flagon | flagon writes it as |
+//! | Python value written | MessagePack | read back by Python | [`crate::Value`] in flagon | flagon writes it as |
 //! |---|---|---|---|---|
 //! | `None`, `bool` | nil, bool | the same | `Null`, `Bool` | the same |
 //! | `int` in `-2**63 ..= 2**63-1` | int | `int` | `Int` | int |
@@ -55,14 +55,22 @@
 //!
 //! # Concurrent writes
 //!
-//! A flagon request never writes back the session it loaded: it reads the record,
-//! applies its own [`Changes`] to it, and writes the result with a compare-and-set
-//! script that stores it only if the record still holds exactly the bytes it read
-//! (else it reads again and retries). So concurrent flagon requests writing different
-//! keys all keep their keys, and a write to a session that was deleted meanwhile
-//! reports [`Applied::Gone`] and recreates nothing. The comparison is done on the raw
-//! bytes in Rust and Lua; Redis' Lua `cmsgpack` is not used, because Lua numbers are
-//! doubles and would corrupt integers above 2**53.
+//! A flagon request never writes back the session it loaded: it sends its own
+//! [`Changes`], and one Lua script applies them to the record as it is in Redis at that
+//! moment. The script does not decode any value: it walks the top-level MessagePack map
+//! by its headers, keeps every entry the request did not touch byte for byte, and puts in
+//! the entries Rust encoded (Redis' Lua `cmsgpack` is not used: Lua numbers are doubles,
+//! so it would round integers above 2**53). So concurrent flagon requests writing
+//! different keys all keep their keys, and a write to a session that was deleted or
+//! renewed meanwhile reports [`Applied::Gone`] and recreates nothing. A record the script
+//! cannot walk (a JSON one) is decoded in Rust and written back with a compare-and-set
+//! that retries while the record keeps changing.
+//!
+//! Each write rewrites the whole record, which is what the format allows, so the cost of
+//! a write grows with the size of the session. The store conformance checks, whose
+//! biggest part is 64 concurrent writers filling one session with 16,000 keys, took 82 s
+//! on a busy 2-core machine, against 5 s for [`RedisStore`](super::redis::RedisStore),
+//! which keeps one hash field per key.
 //!
 //! **Caveat: Flask-Session's side saves snapshots.** When a Flask request saves (every
 //! request with a non-empty session while `SESSION_REFRESH_EACH_REQUEST` is on, Flask's

@@ -9,7 +9,7 @@
 //! Stores see only a [`StoreKey`], the SHA-256 of the session id: a leaked table holds no
 //! live session tokens.
 #![cfg_attr(
-    all(feature = "memory", feature = "sqlite", feature = "redis", feature = "postgres", feature = "test-util"),
+    all(feature = "memory", feature = "sqlite", feature = "redis", feature = "postgres", feature = "flask-session", feature = "test-util"),
     doc = include_str!("../../docs/stores.md")
 )]
 

@@ -614,6 +614,25 @@ async fn json_records_are_read_and_flask_reads_the_msgpack_written_over_them() {
     assert_eq!(in_flask["m"], json!({"$bytes": "AAE="}));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_store_spec_opens_the_flask_session_store_with_its_settings() {
+    use flagon::id::IdScheme;
+    use flagon::store::any::AnyStore;
+    use flagon::store::SessionStore;
+    if redis_or_skip().await.is_none() {
+        return;
+    }
+    let store = AnyStore::connect("flask-session+redis://127.0.0.1:6379")
+        .await
+        .expect("connect");
+    assert_eq!(store.kind(), "flask-session");
+    assert_eq!(store.id_scheme(), IdScheme::FlaskSession { signed: false });
+    let AnyStore::FlaskSession(inner) = &store else {
+        panic!("not the Flask-Session store: {store:?}")
+    };
+    assert_eq!(inner.options().key_prefix, "session:");
+}
+
 /// The parts of the store conformance suite that Flask-Session's record format allows
 /// (it keeps no creation time and turns tuples into lists, so `load_returns_what_was_stored`
 /// does not apply; `run_all` is therefore not used).
