@@ -503,3 +503,186 @@ impl SessionStore for FlaskSessionRedisStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flask::XorShift;
+    use crate::value::BigInt;
+
+    fn random_text(rng: &mut XorShift) -> String {
+        // Lengths across fixstr, str8 and str16 headers.
+        let len = [0, 5, 31, 32, 200, 255, 256, 300][rng.below(8) as usize];
+        (0..len)
+            .map(|i| char::from(b'a' + ((i as u64 + rng.below(26)) % 26) as u8))
+            .collect()
+    }
+
+    fn random_value(rng: &mut XorShift, depth: u32) -> Value {
+        let kinds = if depth == 0 { 9 } else { 11 };
+        match rng.below(kinds) {
+            0 => Value::Null,
+            1 => Value::Bool(rng.below(2) == 0),
+            2 => {
+                let widths = [0, 100, 200, 40_000, 3_000_000_000, i64::MAX as u64];
+                let magnitude = widths[rng.below(6) as usize] as i64;
+                Value::Int(if rng.below(2) == 0 {
+                    magnitude
+                } else {
+                    -magnitude
+                })
+            }
+            3 => Value::BigInt(BigInt::parse("18446744073709551615").expect("u64 max")),
+            4 => Value::Float(rng.below(1000) as f64 / 7.0),
+            5 => Value::Str(random_text(rng)),
+            6 => Value::Bytes((0..rng.below(300)).map(|b| b as u8).collect()),
+            7 => {
+                // Timestamps of all three sizes.
+                let secs = [0, 1_704_157_445, 1 << 33, -2_208_988_800][rng.below(4) as usize];
+                let nanos = [0, 123_456_000][rng.below(2) as usize];
+                let at = time::OffsetDateTime::from_unix_timestamp(secs).expect("time")
+                    + time::Duration::nanoseconds(nanos);
+                Value::DateTime(at)
+            }
+            8 => Value::Str("é\u{1F600}".repeat(rng.below(3) as usize)),
+            9 => {
+                let n = [0, 3, 16, 20][rng.below(4) as usize];
+                Value::List((0..n).map(|_| random_value(rng, depth - 1)).collect())
+            }
+            _ => {
+                let n = [0, 2, 16, 17][rng.below(4) as usize];
+                let map = (0..n)
+                    .map(|i| (format!("n{i}"), random_value(rng, depth - 1)))
+                    .collect();
+                Value::Dict(map)
+            }
+        }
+    }
+
+    fn random_key(rng: &mut XorShift) -> String {
+        if rng.below(4) == 0 {
+            random_text(rng)
+        } else {
+            format!("k{}", rng.below(40))
+        }
+    }
+
+    /// The Lua splice against the model (`Changes::apply_to`), on random records and
+    /// changes that cover every MessagePack header the script measures.
+    #[tokio::test]
+    async fn splice_applies_changes_as_the_model_does() {
+        let options = FlaskSessionOptions::default()
+            .key_prefix(format!("fsess-unit:{}:", std::process::id()))
+            .permanent(false);
+        let store = match FlaskSessionRedisStore::connect_with("redis://127.0.0.1:6379", options)
+            .await
+        {
+            Ok(store) => store,
+            Err(e) if std::env::var_os("CI").is_some() => panic!("Redis is required under CI: {e}"),
+            Err(e) => return eprintln!("SKIPPED: no Redis on 127.0.0.1:6379 ({e})"),
+        };
+        let mut rng = XorShift::new(0x5eed_f1a5);
+        let now = crate::store::codec::unix_now();
+        for round in 0..300 {
+            let mut model: Map = (0..rng.below(24))
+                .map(|_| (random_key(&mut rng), random_value(&mut rng, 2)))
+                .collect();
+            model.insert("anchor".into(), Value::Int(round));
+            let key = crate::id::SessionId::generate().store_key();
+            let record = Record::new(model.clone(), now, now + 60);
+            assert_eq!(
+                store.create(&key, &record).await.ok(),
+                Some(Created::Stored)
+            );
+            for _ in 0..3 {
+                let mut changes = Changes {
+                    clear: rng.below(6) == 0,
+                    ..Changes::default()
+                };
+                for _ in 0..rng.below(8) {
+                    let value = (rng.below(3) != 0).then(|| random_value(&mut rng, 2));
+                    changes.set.insert(random_key(&mut rng), value);
+                }
+                // The script itself, so a fallback to the compare-and-set cannot hide a
+                // record it failed to walk.
+                let name = store.key(&key);
+                let spliced = store.splice(&[&name], &changes, now + 60, now).await;
+                assert_eq!(spliced.ok(), Some(scripts::DONE), "round {round}");
+                changes.apply_to(&mut model);
+                let loaded = store.load(&key, now).await.ok().flatten();
+                assert_eq!(loaded.map(|r| r.data), Some(model.clone()), "round {round}");
+            }
+            store.delete(&key).await.ok();
+        }
+    }
+
+    /// Raw records as another writer left them: order kept, a changed key in place, new
+    /// keys at the end; a record that is not a dict of string keys is an error, not data.
+    #[tokio::test]
+    async fn splice_keeps_python_dict_order_and_refuses_foreign_records() {
+        let prefix = format!("fsess-unit-raw:{}:", std::process::id());
+        let options = FlaskSessionOptions::default().key_prefix(prefix);
+        let Ok(store) =
+            FlaskSessionRedisStore::connect_with("redis://127.0.0.1:6379", options).await
+        else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "Redis is required under CI"
+            );
+            return eprintln!("SKIPPED: no Redis on 127.0.0.1:6379");
+        };
+        let client = redis::Client::open("redis://127.0.0.1:6379").expect("url");
+        let mut raw = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect");
+        let now = crate::store::codec::unix_now();
+        let key = crate::id::SessionId::generate().store_key();
+        let name = store.key(&key);
+        let set_raw = |bytes: &'static [u8]| {
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(&name).arg(bytes).arg("EX").arg(60);
+            cmd
+        };
+        // {"b": 1, "a": 2}, in that order, as Python would insert them.
+        let _: () = set_raw(b"\x82\xa1b\x01\xa1a\x02")
+            .query_async(&mut raw)
+            .await
+            .expect("SET");
+        let mut changes = Changes::default();
+        changes.set.insert("a".into(), Some(Value::Int(3)));
+        changes.set.insert("c".into(), Some(Value::Int(4)));
+        let applied = store.apply(&key, &changes, now + 60, now).await;
+        assert_eq!(applied.ok(), Some(Applied::Done));
+        let bytes: Vec<u8> = redis::cmd("GET")
+            .arg(&name)
+            .query_async(&mut raw)
+            .await
+            .expect("GET");
+        assert_eq!(bytes, b"\x83\xa1b\x01\xa1a\x03\xa1c\x04");
+        // {1: 2}: a dict with an int key, which a flagon session cannot hold.
+        let _: () = set_raw(b"\x81\x01\x02")
+            .query_async(&mut raw)
+            .await
+            .expect("SET");
+        assert!(matches!(
+            store.load(&key, now).await,
+            Err(StoreError::Corrupt(_))
+        ));
+        let applied = store.apply(&key, &changes, now + 60, now).await;
+        assert!(
+            matches!(applied, Err(StoreError::Corrupt(_))),
+            "{applied:?}"
+        );
+        let kept: Vec<u8> = redis::cmd("GET")
+            .arg(&name)
+            .query_async(&mut raw)
+            .await
+            .expect("GET");
+        assert_eq!(
+            kept, b"\x81\x01\x02",
+            "a record flagon cannot read is left alone"
+        );
+        store.delete(&key).await.ok();
+    }
+}
