@@ -169,6 +169,7 @@ impl FlaskSessionOptions {
 /// docs](self) for the format, the type mapping and the caveats).
 ///
 /// ```no_run
+/// # #[cfg(feature = "axum")]
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// use flagon::store::flask_session::{FlaskSessionOptions, FlaskSessionRedisStore};
 ///

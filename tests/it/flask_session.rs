@@ -62,8 +62,8 @@ const DEFAULT: Setup = Setup {
     json_records: false,
 };
 
-async fn pair(test: &str, setup: Setup) -> Option<Pair> {
-    let redis = redis_or_skip().await?;
+/// The Flask peer under a fresh key prefix, and that prefix.
+fn peer(test: &str, setup: Setup) -> Option<(FlaskPeer, String)> {
     let prefix = prefix(test);
     let lifetime = setup.lifetime.to_string();
     let mut args = vec![
@@ -85,6 +85,12 @@ async fn pair(test: &str, setup: Setup) -> Option<Pair> {
         &["flask_session", "msgspec", "redis"],
         &args,
     )?;
+    Some((flask, prefix))
+}
+
+async fn pair(test: &str, setup: Setup) -> Option<Pair> {
+    let redis = redis_or_skip().await?;
+    let (flask, prefix) = peer(test, setup)?;
     let options = FlaskSessionOptions::default()
         .key_prefix(prefix.clone())
         .use_signer(setup.signed);
@@ -631,6 +637,73 @@ async fn any_store_spec_opens_the_flask_session_store_with_its_settings() {
         panic!("not the Flask-Session store: {store:?}")
     };
     assert_eq!(inner.options().key_prefix, "session:");
+}
+
+/// The actix-web adapter shares the sessions the same way (signed sids here).
+#[cfg(feature = "actix")]
+#[actix_web::test]
+async fn actix_adapter_shares_sessions_with_flask() {
+    use actix_web::test::{call_service, init_service, read_body, TestRequest};
+    use actix_web::{web, App, HttpResponse};
+    use flagon::actix::SessionMiddleware;
+
+    if redis_or_skip().await.is_none() {
+        return;
+    }
+    let signed = Setup {
+        signed: true,
+        ..DEFAULT
+    };
+    let Some((flask, prefix)) = peer("actix", signed) else {
+        return;
+    };
+    let options = FlaskSessionOptions::default()
+        .key_prefix(prefix)
+        .use_signer(true);
+    let store = FlaskSessionRedisStore::connect_with(REDIS, options)
+        .await
+        .expect("connect to Redis");
+    let config = SessionConfig::flask(Key::new(SECRET).expect("key"));
+    let middleware = SessionMiddleware::new(config)
+        .expect("config")
+        .with_store(store);
+    let app = init_service(
+        App::new()
+            .wrap(middleware)
+            .route(
+                "/user",
+                web::get().to(|s: Session| async move {
+                    HttpResponse::Ok()
+                        .body(s.get::<String>("user").ok().flatten().unwrap_or_default())
+                }),
+            )
+            .route(
+                "/login",
+                web::post().to(|s: Session| async move {
+                    s.insert_value("user", Value::Str("dave".into()));
+                    HttpResponse::Ok().finish()
+                }),
+            ),
+    )
+    .await;
+    let cookie = cookie_of_flask(&flask.send_json("PUT", "/session/user", None, &json!("erin")));
+    let req = TestRequest::get()
+        .uri("/user")
+        .insert_header(("cookie", cookie.as_str()));
+    let body = read_body(call_service(&app, req.to_request()).await).await;
+    assert_eq!(body, "erin");
+    let login = call_service(&app, TestRequest::post().uri("/login").to_request()).await;
+    let set = login
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .expect("a Set-Cookie")
+        .to_owned();
+    let pair = set.split(';').next().expect("a pair");
+    assert_eq!(
+        flask.get("/session", Some(pair)).json()["user"],
+        json!("dave")
+    );
 }
 
 /// The parts of the store conformance suite that Flask-Session's record format allows

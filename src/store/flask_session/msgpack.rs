@@ -14,6 +14,9 @@ use crate::value::{BigInt, Map, Value};
 const TIMESTAMP: i8 = -1;
 
 /// A value that msgspec's MessagePack cannot hold, so Flask-Session could not read it.
+///
+/// A save that meets one fails with [`StoreError::Backend`](crate::store::StoreError::Backend)
+/// wrapping this error (downcast it to tell it from an outage); nothing is written.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Unencodable {
