@@ -99,7 +99,7 @@ mod scripts;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::codec::backend;
+use super::codec::{backend, SetupError};
 use super::redis::conn::Link;
 use super::redis::{single_node_link, within};
 use super::{Applied, Changes, Created, Record, SessionStore, StoreError};
@@ -217,7 +217,28 @@ impl FlaskSessionRedisStore {
         options: FlaskSessionOptions,
     ) -> Result<FlaskSessionRedisStore, StoreError> {
         let link = single_node_link(url, options.deadline).await?;
-        Ok(FlaskSessionRedisStore { link, options })
+        let store = FlaskSessionRedisStore { link, options };
+        store.check_server().await?;
+        Ok(store)
+    }
+
+    /// Fails early, with what to do, on a Redis without `EXPIRETIME` (before 7.0).
+    async fn check_server(&self) -> Result<(), StoreError> {
+        let mut probe = redis::cmd("EXPIRETIME");
+        probe.arg(format!("{}flagon-probe", self.options.key_prefix));
+        self.link
+            .run(self.options.deadline, |mut conn| async move {
+                match probe.query_async::<i64>(&mut conn).await {
+                    Ok(_) => Ok(()),
+                    Err(e) if e.to_string().to_ascii_lowercase().contains("unknown command") => {
+                        Err(backend(SetupError(
+                            "the Flask-Session store needs Redis 7.0 or later (it reads expiries with EXPIRETIME); upgrade Redis",
+                        )))
+                    }
+                    Err(e) => Err(backend(e)),
+                }
+            })
+            .await
     }
 
     /// The settings this store runs with.
