@@ -138,4 +138,23 @@ mod tests {
         tampered[3] = b'B';
         assert!(parse(&shared, &tampered, true).is_err());
     }
+
+    #[test]
+    fn a_sid_signed_with_a_fallback_key_verifies_and_asks_for_a_new_signature() {
+        let old = shared(true);
+        let id = SessionId::generate_for(old.id_scheme);
+        let text = value(&old, &id);
+        let rotated = Key::new("the new secret").expect("key");
+        let config = SessionConfig::flask(rotated)
+            .fallback_key(Key::new("correct horse battery staple").expect("key"));
+        let mut new = Shared::new(config).expect("config");
+        new.id_scheme = IdScheme::FlaskSession { signed: true };
+        let (back, stale) = parse(&new, text.as_bytes(), true).expect("verifies");
+        assert_eq!(back, id);
+        assert!(
+            stale,
+            "signed with a fallback key: re-sign with the current one"
+        );
+        assert_ne!(value(&new, &id), text);
+    }
 }

@@ -214,7 +214,8 @@ pub trait SessionStore: Send + Sync + 'static {
     /// How the cookie names a session for this store, and so what the [`StoreKey`]s it is
     /// handed hold. The default, [`IdScheme::Flagon`], fits every store that keeps its own
     /// records; a store that shares records with another framework's sessions (such as
-    /// Flask-Session's) names that framework's scheme.
+    /// Flask-Session's) names that framework's scheme. A store that wraps another must
+    /// forward this method, or the wrapped store gets keys of the wrong scheme.
     fn id_scheme(&self) -> IdScheme {
         IdScheme::Flagon
     }
