@@ -31,6 +31,9 @@ pub enum IdScheme {
     FlaskSession {
         /// Sign the sid (`SESSION_USE_SIGNER`).
         signed: bool,
+        /// New sessions are permanent (`SESSION_PERMANENT`): while a session has no
+        /// `_permanent` key yet, its cookie carries `Expires` as a permanent one does.
+        permanent: bool,
     },
 }
 

@@ -12,10 +12,11 @@
 //! accepted; anything else starts an empty session, as an unknown sid does in
 //! Flask-Session.
 
-use super::Shared;
+use super::{cookie_expiry, Shared};
 use crate::flask::base64::{decode_segment_small, encode_segment_into};
 use crate::id::{IdScheme, SessionId, FLASK_SESSION_SID_BYTES};
 use crate::key::Purpose;
+use crate::session::{State, PERMANENT_KEY};
 
 /// Characters of a sid: 32 bytes in base64url without padding.
 const SID_LEN: usize = 43;
@@ -28,7 +29,10 @@ pub(super) fn read<'a>(
     shared: &Shared,
     cookie_headers: impl IntoIterator<Item = &'a [u8]> + 'a,
 ) -> Option<(SessionId, bool)> {
-    let signed = matches!(shared.id_scheme, IdScheme::FlaskSession { signed: true });
+    let signed = matches!(
+        shared.id_scheme,
+        IdScheme::FlaskSession { signed: true, .. }
+    );
     for value in shared.candidates(cookie_headers) {
         match parse(shared, value, signed) {
             Ok(found) => return Some(found),
@@ -70,7 +74,10 @@ fn parse(shared: &Shared, value: &[u8], signed: bool) -> Result<(SessionId, bool
 pub(super) fn value(shared: &Shared, id: &SessionId) -> String {
     let mut value = String::with_capacity(SID_LEN + 1 + SIGNATURE_LEN);
     encode_segment_into(id.as_bytes(), &mut value);
-    if matches!(shared.id_scheme, IdScheme::FlaskSession { signed: true }) {
+    if matches!(
+        shared.id_scheme,
+        IdScheme::FlaskSession { signed: true, .. }
+    ) {
         let signature = shared
             .config
             .keys
@@ -83,8 +90,22 @@ pub(super) fn value(shared: &Shared, id: &SessionId) -> String {
 }
 
 /// `Set-Cookie` carrying the sid, with `Expires` when the session is permanent (Flask's
-/// `get_expiration_time`, which Flask-Session uses too).
-pub(super) fn write(shared: &Shared, id: &SessionId, expires: Option<u64>) -> String {
+/// `get_expiration_time`, which Flask-Session uses too). A session without a
+/// `_permanent` key is permanent when the scheme says new sessions are, since the store
+/// adds `_permanent: True` to the record it creates.
+pub(super) fn write(shared: &Shared, id: &SessionId, state: &State, now: u64) -> String {
+    let permanent_by_default = matches!(
+        shared.id_scheme,
+        IdScheme::FlaskSession {
+            permanent: true,
+            ..
+        }
+    ) && !state.data.contains_key(PERMANENT_KEY);
+    let expires = if permanent_by_default {
+        Some(now.saturating_add(shared.config.permanent_lifetime.as_secs()))
+    } else {
+        cookie_expiry(&shared.config, state, now)
+    };
     shared.writer.set_cookie(&value(shared, id), expires)
 }
 
@@ -96,7 +117,10 @@ mod tests {
     fn shared(signed: bool) -> Shared {
         let key = Key::new("correct horse battery staple").expect("key");
         let mut shared = Shared::new(SessionConfig::flask(key)).expect("config");
-        shared.id_scheme = IdScheme::FlaskSession { signed };
+        shared.id_scheme = IdScheme::FlaskSession {
+            signed,
+            permanent: true,
+        };
         shared
     }
 
@@ -148,7 +172,10 @@ mod tests {
         let config = SessionConfig::flask(rotated)
             .fallback_key(Key::new("correct horse battery staple").expect("key"));
         let mut new = Shared::new(config).expect("config");
-        new.id_scheme = IdScheme::FlaskSession { signed: true };
+        new.id_scheme = IdScheme::FlaskSession {
+            signed: true,
+            permanent: true,
+        };
         let (back, stale) = parse(&new, text.as_bytes(), true).expect("verifies");
         assert_eq!(back, id);
         assert!(

@@ -223,7 +223,7 @@ async fn renew(
 /// `Set-Cookie` carrying the signed id.
 fn id_cookie(shared: &Shared, id: &SessionId, state: &State, now: u64) -> String {
     if shared.id_scheme != IdScheme::Flagon {
-        return sid_cookie::write(shared, id, cookie_expiry(&shared.config, state, now));
+        return sid_cookie::write(shared, id, state, now);
     }
     let payload = URL_SAFE_NO_PAD.encode(id.as_bytes());
     let value = signer::sign(

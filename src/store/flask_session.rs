@@ -15,8 +15,7 @@
 //!   sets it to the layer's idle timeout (the permanent lifetime unless configured), so
 //!   configure both sides with the same lifetime;
 //! - new sessions get `_permanent: True`, as Flask-Session's `SESSION_PERMANENT` default
-//!   does (see [`FlaskSessionOptions::permanent`]); the cookie of the response that
-//!   creates the session has no `Expires` yet, later ones have;
+//!   does (see [`FlaskSessionOptions::permanent`]), and their cookie carries `Expires`;
 //! - an emptied session is deleted, and its cookie removed, on either side.
 //!
 //! # Python types
@@ -522,6 +521,7 @@ impl SessionStore for FlaskSessionRedisStore {
     fn id_scheme(&self) -> IdScheme {
         IdScheme::FlaskSession {
             signed: self.options.use_signer,
+            permanent: self.options.permanent,
         }
     }
 }

@@ -295,6 +295,11 @@ async fn rust_written_values_read_the_same_in_flask() {
         43,
         "token_urlsafe(32) shape: {cookie}"
     );
+    let set_cookie = created.set_cookie().expect("a Set-Cookie");
+    assert!(
+        set_cookie.contains("; Expires="),
+        "permanent from the start: {set_cookie}"
+    );
     let big = Value::BigInt(BigInt::parse("9223372036854775808").expect("big"));
     let rows = [
         ("int", json!(-7), json!(-7)),
@@ -632,7 +637,13 @@ async fn any_store_spec_opens_the_flask_session_store_with_its_settings() {
         .await
         .expect("connect");
     assert_eq!(store.kind(), "flask-session");
-    assert_eq!(store.id_scheme(), IdScheme::FlaskSession { signed: false });
+    assert_eq!(
+        store.id_scheme(),
+        IdScheme::FlaskSession {
+            signed: false,
+            permanent: true
+        }
+    );
     let AnyStore::FlaskSession(inner) = &store else {
         panic!("not the Flask-Session store: {store:?}")
     };
