@@ -16,7 +16,12 @@
 //!   configure both sides with the same lifetime;
 //! - new sessions get `_permanent: True`, as Flask-Session's `SESSION_PERMANENT` default
 //!   does (see [`FlaskSessionOptions::permanent`]), and their cookie carries `Expires`;
-//! - an emptied session is deleted, and its cookie removed, on either side.
+//! - an emptied session (`session.clear()`, a logout) is deleted, and its cookie removed,
+//!   on either side. Flask-Session also counts a session holding only `_permanent` as
+//!   empty (it neither saves nor keeps it); flagon counts only a session with no key at
+//!   all, so removing the last other key on the Rust side leaves a record holding only
+//!   `_permanent`, which Flask-Session then reads as an empty session. To log out from
+//!   Rust, clear or purge the session.
 //!
 //! # Python types
 //!
