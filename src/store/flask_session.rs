@@ -57,6 +57,11 @@
 //! (a list, a string, a string). Flask's own cookie sessions keep tuples, UUIDs and
 //! `Markup` through their tagged JSON; Flask-Session does not.
 //!
+//! A record written with `SESSION_SERIALIZATION_FORMAT = "json"` holds msgspec's JSON,
+//! where bytes are base64 strings and datetimes RFC 3339 strings, and integers of any
+//! size are numbers: flagon reads those as `Str`, `Str` and `Int`/`BigInt`. The first
+//! flagon write turns the record into MessagePack, which Flask-Session reads as well.
+//!
 //! # Concurrent writes
 //!
 //! A flagon request never writes back the session it loaded: it sends its own
