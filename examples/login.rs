@@ -4,6 +4,8 @@
 //! cargo run --example login
 //! SECRET_KEY=... PORT=8000 SESSION_STORE=sqlite:sessions.db cargo run --example login
 //! cargo run --example login --features redis -- --store redis://127.0.0.1:6379
+//! SESSION_STORE=flask-session+redis://127.0.0.1:6379 SESSION_KEY_PREFIX=session: \
+//!     cargo run --example login --features flask-session
 //! ```
 //!
 //! The same routes and texts as the Flask version. With the same `SECRET_KEY`, a login
@@ -11,8 +13,14 @@
 //!
 //! `SESSION_STORE` (or `--store`) picks where sessions live; the handlers do not change:
 //! `cookie` (default), `memory`, `sqlite:PATH`, `redis://HOST:PORT`,
-//! `redis+cluster://H1:P1,H2:P2,…` and `postgres://…` (Redis and PostgreSQL need
-//! `--features redis` / `--features postgres`).
+//! `redis+cluster://H1:P1,H2:P2,…`, `postgres://…` and `flask-session+redis://HOST:PORT`
+//! (Redis, PostgreSQL and Flask-Session need `--features redis` / `--features postgres` /
+//! `--features flask-session`).
+//!
+//! `flask-session+redis://` shares the sessions of a Flask app that uses Flask-Session 0.8
+//! on that Redis: give both the same `SECRET_KEY`, and set `SESSION_KEY_PREFIX` (default
+//! `session:`) and `SESSION_USE_SIGNER` (default `false`) in the environment as the Flask
+//! app has them in its config.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -126,7 +134,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let layer = match store.as_str() {
         "cookie" => SessionLayer::new(config)?,
         spec => {
-            let store = Arc::new(AnyStore::connect(spec).await?);
+            let store = Arc::new(AnyStore::connect_with_env(spec).await?);
             // Expired sessions are never served; this only reclaims their space.
             spawn_sweeper(store.clone(), Duration::from_secs(300));
             SessionLayer::new(config)?.with_store(store)

@@ -9,32 +9,87 @@ use crate::key::random_bytes;
 /// Bytes of randomness in a session id (192 bits).
 const ID_BYTES: usize = 24;
 
-/// A session id: 192 bits from the operating system's CSPRNG. Only flagon makes one.
+/// Bytes of randomness in a Flask-Session sid: `secrets.token_urlsafe(32)`, Flask-Session's
+/// default `SESSION_ID_LENGTH`.
+pub(crate) const FLASK_SESSION_SID_BYTES: usize = 32;
+
+/// How the cookie names a session, and what the store files it under.
 ///
-/// It is a bearer token: `Debug` redacts it and it has no `Display`. Stores never see it,
-/// only its [`StoreKey`].
+/// A store picks its scheme with [`SessionStore::id_scheme`](crate::store::SessionStore::id_scheme);
+/// the [`Session`](crate::Session) API and the framework adapters are the same for both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IdScheme {
+    /// flagon's own: 24 random bytes in base64url, signed like Flask's session cookie
+    /// but with the salt `flagon.session-id`; the store sees only the SHA-256 of the id.
+    #[default]
+    Flagon,
+    /// Flask-Session 0.8's: the cookie holds `secrets.token_urlsafe(32)` (43 base64url
+    /// characters), as it is, or signed by itsdangerous' `Signer` (salt `flask-session`,
+    /// no timestamp) when `signed` (`SESSION_USE_SIGNER = True`). The store is handed the
+    /// sid's 32 bytes themselves, because the record's name must be `PREFIX + sid`.
+    FlaskSession {
+        /// Sign the sid (`SESSION_USE_SIGNER`).
+        signed: bool,
+        /// New sessions are permanent (`SESSION_PERMANENT`): while a session has no
+        /// `_permanent` key yet, its cookie carries `Expires` as a permanent one does.
+        permanent: bool,
+    },
+}
+
+/// A session id: random bytes from the operating system's CSPRNG. Only flagon (or, under
+/// [`IdScheme::FlaskSession`], Flask-Session) makes one.
+///
+/// It is a bearer token: `Debug` redacts it and it has no `Display`. Under
+/// [`IdScheme::Flagon`] stores never see it, only its [`StoreKey`].
 #[derive(Clone, PartialEq, Eq)]
-pub struct SessionId([u8; ID_BYTES]);
+pub struct SessionId(Repr);
+
+#[derive(Clone, PartialEq, Eq)]
+enum Repr {
+    Flagon([u8; ID_BYTES]),
+    FlaskSession([u8; FLASK_SESSION_SID_BYTES]),
+}
 
 impl SessionId {
-    /// A fresh random id.
+    /// A fresh random id of flagon's own scheme.
     pub(crate) fn generate() -> SessionId {
-        SessionId(random_bytes::<ID_BYTES>())
+        SessionId(Repr::Flagon(random_bytes::<ID_BYTES>()))
+    }
+
+    /// A fresh random id of `scheme`.
+    pub(crate) fn generate_for(scheme: IdScheme) -> SessionId {
+        match scheme {
+            IdScheme::Flagon => SessionId::generate(),
+            IdScheme::FlaskSession { .. } => SessionId(Repr::FlaskSession(random_bytes())),
+        }
     }
 
     /// The id from the bytes of a verified cookie.
     pub(crate) fn from_bytes(bytes: &[u8]) -> Option<SessionId> {
-        bytes.try_into().ok().map(SessionId)
+        bytes.try_into().ok().map(|b| SessionId(Repr::Flagon(b)))
+    }
+
+    /// A Flask-Session sid from its 32 decoded bytes.
+    pub(crate) fn from_flask_session_sid(bytes: [u8; FLASK_SESSION_SID_BYTES]) -> SessionId {
+        SessionId(Repr::FlaskSession(bytes))
     }
 
     /// The raw id bytes, for signing into the cookie.
     pub(crate) fn as_bytes(&self) -> &[u8] {
-        &self.0
+        match &self.0 {
+            Repr::Flagon(bytes) => bytes,
+            Repr::FlaskSession(bytes) => bytes,
+        }
     }
 
-    /// The key the store files this session under: SHA-256 of the id.
+    /// The key the store files this session under: SHA-256 of a flagon id, the bytes
+    /// themselves of a Flask-Session sid.
     pub fn store_key(&self) -> StoreKey {
-        StoreKey(Sha256::digest(self.0).into())
+        match &self.0 {
+            Repr::Flagon(bytes) => StoreKey(Sha256::digest(bytes).into()),
+            Repr::FlaskSession(bytes) => StoreKey(*bytes),
+        }
     }
 }
 
@@ -44,10 +99,12 @@ impl fmt::Debug for SessionId {
     }
 }
 
-/// What a store files a session under: SHA-256 of its [`SessionId`].
+/// What a store files a session under: SHA-256 of its [`SessionId`], or under
+/// [`IdScheme::FlaskSession`] the 32 bytes of the sid itself.
 ///
-/// Knowing a `StoreKey` does not let anyone present the session, so it may appear in a
-/// database; `Debug` still shows only a short prefix.
+/// Under flagon's scheme, knowing a `StoreKey` does not let anyone present the session, so
+/// it may appear in a database; under Flask-Session's it *is* the token (Flask-Session
+/// names its records by the sid). `Debug` shows only a short prefix either way.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StoreKey([u8; 32]);
 

@@ -31,6 +31,8 @@ const SESSION_ID_SALT: &[u8] = b"flagon.session-id";
 /// The salt Flask-WTF's `generate_csrf` and `validate_csrf` sign CSRF tokens with (with
 /// itsdangerous' default `django-concat` derivation, not Flask's `hmac`).
 const WTF_CSRF_SALT: &[u8] = b"wtf-csrf-token";
+/// The salt Flask-Session's `SESSION_USE_SIGNER` signs its session id cookie with.
+const FLASK_SESSION_SID_SALT: &[u8] = b"flask-session";
 
 /// What a signature is for; each purpose has its own derived key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,6 +44,8 @@ pub(crate) enum Purpose {
     /// Flask-WTF's signed CSRF token (salt `wtf-csrf-token`, `django-concat` derivation).
     #[cfg_attr(not(feature = "csrf"), allow(dead_code))]
     WtfCsrf,
+    /// Flask-Session's signed sid (salt `flask-session`, `SESSION_USE_SIGNER`).
+    FlaskSessionSid,
 }
 
 /// A secret key, like Flask's `SECRET_KEY`.
@@ -60,6 +64,7 @@ pub struct Key {
     cookie_mac: HmacSha1,
     id_mac: HmacSha1,
     csrf_mac: HmacSha1,
+    flask_session_mac: HmacSha1,
 }
 
 impl Key {
@@ -78,6 +83,7 @@ impl Key {
             cookie_mac: derive(secret, FLASK_COOKIE_SALT),
             id_mac: derive(secret, SESSION_ID_SALT),
             csrf_mac: derive_django_concat(secret, WTF_CSRF_SALT),
+            flask_session_mac: derive(secret, FLASK_SESSION_SID_SALT),
         })
     }
 
@@ -106,6 +112,7 @@ impl Key {
             Purpose::FlaskCookie => &self.cookie_mac,
             Purpose::SessionId => &self.id_mac,
             Purpose::WtfCsrf => &self.csrf_mac,
+            Purpose::FlaskSessionSid => &self.flask_session_mac,
         }
     }
 

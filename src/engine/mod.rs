@@ -5,6 +5,7 @@
 //! The only I/O is the store, and every store call runs under the configured deadline.
 
 mod cookie_mode;
+mod sid_cookie;
 pub(crate) mod slot;
 mod store_mode;
 
@@ -17,7 +18,7 @@ use http::StatusCode;
 use crate::config::SessionConfig;
 use crate::cookie::{candidates, CookieWriter};
 use crate::error::ConfigError;
-use crate::id::SessionId;
+use crate::id::{IdScheme, SessionId};
 use crate::session::{Session, State};
 use crate::store::dyn_store::DynStore;
 use crate::store::{SessionStore, StoreError};
@@ -28,6 +29,8 @@ pub(crate) struct Shared {
     pub(crate) config: SessionConfig,
     pub(crate) writer: CookieWriter,
     pub(crate) store: Option<Arc<dyn DynStore>>,
+    /// How the id cookie names a session: the store's choice.
+    pub(crate) id_scheme: IdScheme,
 }
 
 impl Shared {
@@ -38,10 +41,12 @@ impl Shared {
             writer: CookieWriter::new(&config),
             config,
             store: None,
+            id_scheme: IdScheme::Flagon,
         })
     }
 
     pub(crate) fn with_store(mut self, store: impl SessionStore) -> Shared {
+        self.id_scheme = store.id_scheme();
         self.store = Some(Arc::new(store));
         self
     }

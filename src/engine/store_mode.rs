@@ -9,9 +9,10 @@ use std::sync::Arc;
 
 use http::StatusCode;
 
+use super::sid_cookie;
 use super::{cookie_expiry, store_expiry, Failure, Loaded, Opened, Origin, Outcome, Shared};
 use crate::flask::signer::{self, Expiry};
-use crate::id::SessionId;
+use crate::id::{IdScheme, SessionId};
 use crate::key::Purpose;
 use crate::session::{Lifecycle, Session, State};
 use crate::store::dyn_store::DynStore;
@@ -30,7 +31,13 @@ pub(super) async fn open<'a>(
     cookie_headers: impl IntoIterator<Item = &'a [u8]> + 'a,
     now: u64,
 ) -> Result<Opened, StoreError> {
-    for (id, stale_key) in verified_ids(shared, cookie_headers, now) {
+    // Flask-Session's sid cookie (a store's own id scheme) or flagon's signed id.
+    let ids = if shared.id_scheme != IdScheme::Flagon {
+        Ids::FlaskSession(sid_cookie::read(shared, cookie_headers).into_iter())
+    } else {
+        Ids::Flagon(verified_ids(shared, cookie_headers, now))
+    };
+    for (id, stale_key) in ids {
         let key = id.store_key();
         let loaded = match deadline(shared, store.load(&key, now)).await {
             Err(StoreError::Corrupt(why)) => {
@@ -67,6 +74,27 @@ pub(super) async fn open<'a>(
         }
     }
     Ok(fresh(shared))
+}
+
+/// The verified ids of a request under one of the two id schemes.
+enum Ids<F, S> {
+    Flagon(F),
+    FlaskSession(S),
+}
+
+impl<F, S> Iterator for Ids<F, S>
+where
+    F: Iterator<Item = (SessionId, bool)>,
+    S: Iterator<Item = (SessionId, bool)>,
+{
+    type Item = (SessionId, bool);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Ids::Flagon(ids) => ids.next(),
+            Ids::FlaskSession(ids) => ids.next(),
+        }
+    }
 }
 
 fn fresh(shared: &Arc<Shared>) -> Opened {
@@ -175,7 +203,7 @@ async fn create(
     let expires_at = store_expiry(&shared.config, now, now);
     let record = Record::new(data, now, expires_at);
     for _ in 0..CREATE_ATTEMPTS {
-        let id = SessionId::generate();
+        let id = SessionId::generate_for(shared.id_scheme);
         let key = id.store_key();
         match deadline(shared, store.create(&key, &record)).await {
             Ok(Created::Stored) => return Ok(Some(id_cookie(shared, &id, state, now))),
@@ -270,7 +298,7 @@ async fn renew(
 ) -> Step {
     let old = loaded.id.store_key();
     for _ in 0..CREATE_ATTEMPTS {
-        let id = SessionId::generate();
+        let id = SessionId::generate_for(shared.id_scheme);
         let renewed = deadline(
             shared,
             store.renew(&old, &id.store_key(), &state.changes, expires_at, now),
@@ -304,6 +332,9 @@ async fn restart(shared: &Shared, store: &Arc<dyn DynStore>, state: &State, now:
 
 /// `Set-Cookie` carrying the signed id.
 fn id_cookie(shared: &Shared, id: &SessionId, state: &State, now: u64) -> String {
+    if shared.id_scheme != IdScheme::Flagon {
+        return sid_cookie::write(shared, id, state, now);
+    }
     let payload = URL_SAFE_NO_PAD.encode(id.as_bytes());
     let value = signer::sign(
         shared.config.keys.current(),

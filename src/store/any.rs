@@ -7,18 +7,19 @@
 //! | `redis://HOST:PORT[/DB]` (no TLS: `rediss://` is not compiled in) | `store::redis::RedisStore` on one node (feature `redis`) |
 //! | `redis+cluster://H1:P1,H2:P2,…` | `store::redis::RedisStore` on a Redis Cluster; the comma-separated seed nodes are each reached as `redis://Hn:Pn` and the rest of the cluster is discovered (feature `redis`) |
 //! | `postgres://…`, `postgresql://…` | `store::postgres::PostgresStore`, libpq-style URL, table `flagon_sessions` (feature `postgres`) |
+//! | `flask-session+redis://HOST:PORT[/DB]` | `store::flask_session::FlaskSessionRedisStore`, the records of a Flask app using Flask-Session on that Redis node, with Flask-Session's defaults; [`AnyStore::connect_with_env`] takes `SESSION_KEY_PREFIX` and `SESSION_USE_SIGNER` from the environment (feature `flask-session`) |
 //!
 //! Errors never repeat the spec, since a URL may carry a password.
 
 use super::{Applied, Changes, Created, Record, SessionStore, StoreError};
-use crate::id::StoreKey;
+use crate::id::{IdScheme, StoreKey};
 
 /// Why [`AnyStore::connect`] failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConnectError {
     /// The spec names no store kind flagon knows.
-    #[error("unknown session store spec: use memory, sqlite:PATH, redis://HOST:PORT, redis+cluster://H1:P1,H2:P2 or postgres://...")]
+    #[error("unknown session store spec: use memory, sqlite:PATH, redis://HOST:PORT, redis+cluster://H1:P1,H2:P2, postgres://... or flask-session+redis://HOST:PORT")]
     UnknownKind,
     /// The store kind exists but its cargo feature is not enabled in this build.
     #[error("session store `{0}` is not compiled in: enable flagon's cargo feature `{0}`")]
@@ -47,6 +48,9 @@ pub enum AnyStore {
     /// The PostgreSQL store.
     #[cfg(feature = "postgres")]
     Postgres(super::postgres::PostgresStore),
+    /// Flask-Session's records on Redis.
+    #[cfg(feature = "flask-session")]
+    FlaskSession(super::flask_session::FlaskSessionRedisStore),
 }
 
 impl AnyStore {
@@ -56,7 +60,30 @@ impl AnyStore {
     /// [`ConnectError`] when the spec is unknown or malformed, its feature is off, or the
     /// store cannot be reached.
     pub async fn connect(spec: &str) -> Result<AnyStore, ConnectError> {
+        AnyStore::connect_with_settings(spec, |_| None).await
+    }
+
+    /// [`connect`](Self::connect), with Flask-Session's settings `SESSION_KEY_PREFIX` and
+    /// `SESSION_USE_SIGNER` read from environment variables of those names for a
+    /// `flask-session+redis://` spec (`SESSION_USE_SIGNER` is `true`/`1` or
+    /// `false`/`0`, as Flask config values are usually given).
+    ///
+    /// # Errors
+    /// As [`connect`](Self::connect), and [`ConnectError::BadSpec`] for a
+    /// `SESSION_USE_SIGNER` that is not a boolean.
+    pub async fn connect_with_env(spec: &str) -> Result<AnyStore, ConnectError> {
+        AnyStore::connect_with_settings(spec, |name| std::env::var(name).ok()).await
+    }
+
+    /// [`connect`](Self::connect), with Flask-Session's settings looked up by name.
+    async fn connect_with_settings(
+        spec: &str,
+        setting: impl Fn(&str) -> Option<String>,
+    ) -> Result<AnyStore, ConnectError> {
         let spec = spec.trim();
+        if let Some(rest) = spec.strip_prefix("flask-session+") {
+            return connect_flask_session(rest, setting).await;
+        }
         if spec == "memory" || spec.starts_with("memory:") {
             return connect_memory(spec);
         }
@@ -75,7 +102,8 @@ impl AnyStore {
         Err(ConnectError::UnknownKind)
     }
 
-    /// A short name of the kind of store: `memory`, `sqlite`, `redis` or `postgres`.
+    /// A short name of the kind of store: `memory`, `sqlite`, `redis`, `postgres` or
+    /// `flask-session`.
     pub fn kind(&self) -> &'static str {
         match self {
             #[cfg(feature = "memory")]
@@ -86,6 +114,8 @@ impl AnyStore {
             AnyStore::Redis(_) => "redis",
             #[cfg(feature = "postgres")]
             AnyStore::Postgres(_) => "postgres",
+            #[cfg(feature = "flask-session")]
+            AnyStore::FlaskSession(_) => "flask-session",
         }
     }
 }
@@ -167,6 +197,46 @@ async fn connect_postgres(url: &str) -> Result<AnyStore, ConnectError> {
     }
 }
 
+async fn connect_flask_session(
+    url: &str,
+    setting: impl Fn(&str) -> Option<String>,
+) -> Result<AnyStore, ConnectError> {
+    if !url.starts_with("redis://") {
+        return Err(ConnectError::BadSpec(
+            "flask-session+ takes a redis://HOST:PORT URL: Flask-Session's Redis records are the only ones flagon shares",
+        ));
+    }
+    #[cfg(feature = "flask-session")]
+    {
+        use super::flask_session::{FlaskSessionOptions, FlaskSessionRedisStore};
+        let mut options = FlaskSessionOptions::default();
+        if let Some(prefix) = setting("SESSION_KEY_PREFIX") {
+            options = options.key_prefix(prefix);
+        }
+        if let Some(signer) = setting("SESSION_USE_SIGNER") {
+            let signed = match signer.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" | "" => false,
+                _ => {
+                    return Err(ConnectError::BadSpec(
+                        "SESSION_USE_SIGNER must be true or false (or 1 or 0)",
+                    ))
+                }
+            };
+            options = options.use_signer(signed);
+        }
+        let store = FlaskSessionRedisStore::connect_with(url, options).await;
+        store
+            .map(AnyStore::FlaskSession)
+            .map_err(ConnectError::Store)
+    }
+    #[cfg(not(feature = "flask-session"))]
+    {
+        let _ = setting;
+        Err(ConnectError::NotCompiled("flask-session"))
+    }
+}
+
 /// Calls the same method on whichever store is inside.
 macro_rules! dispatch {
     ($self:ident, $store:ident => $call:expr) => {
@@ -179,6 +249,8 @@ macro_rules! dispatch {
             AnyStore::Redis($store) => $call,
             #[cfg(feature = "postgres")]
             AnyStore::Postgres($store) => $call,
+            #[cfg(feature = "flask-session")]
+            AnyStore::FlaskSession($store) => $call,
         }
     };
 }
@@ -229,6 +301,10 @@ impl SessionStore for AnyStore {
     async fn sweep(&self, now: u64) -> Result<u64, StoreError> {
         dispatch!(self, s => s.sweep(now).await)
     }
+
+    fn id_scheme(&self) -> IdScheme {
+        dispatch!(self, s => s.id_scheme())
+    }
 }
 
 #[cfg(test)]
@@ -250,6 +326,21 @@ mod tests {
         assert!(matches!(bad, Err(ConnectError::BadSpec(_))));
         #[cfg(not(feature = "memory"))]
         assert!(matches!(bad, Err(ConnectError::NotCompiled("memory"))));
+    }
+
+    #[tokio::test]
+    async fn flask_session_specs_need_redis_and_a_boolean_signer() {
+        let not_redis = AnyStore::connect("flask-session+postgres://x").await;
+        assert!(matches!(not_redis, Err(ConnectError::BadSpec(_))));
+        let maybe = |name: &str| (name == "SESSION_USE_SIGNER").then(|| "maybe".to_owned());
+        let bad = AnyStore::connect_with_settings("flask-session+redis://127.0.0.1:1", maybe);
+        #[cfg(feature = "flask-session")]
+        assert!(matches!(bad.await, Err(ConnectError::BadSpec(_))));
+        #[cfg(not(feature = "flask-session"))]
+        assert!(matches!(
+            bad.await,
+            Err(ConnectError::NotCompiled("flask-session"))
+        ));
     }
 
     #[cfg(feature = "memory")]

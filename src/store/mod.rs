@@ -9,7 +9,7 @@
 //! Stores see only a [`StoreKey`], the SHA-256 of the session id: a leaked table holds no
 //! live session tokens.
 #![cfg_attr(
-    all(feature = "memory", feature = "sqlite", feature = "redis", feature = "postgres", feature = "test-util"),
+    all(feature = "memory", feature = "sqlite", feature = "redis", feature = "postgres", feature = "flask-session", feature = "test-util"),
     doc = include_str!("../../docs/stores.md")
 )]
 
@@ -18,7 +18,7 @@ pub(crate) mod dyn_store;
 use std::future::Future;
 use std::time::Duration;
 
-use crate::id::StoreKey;
+use crate::id::{IdScheme, StoreKey};
 use crate::value::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -33,6 +33,8 @@ pub mod any;
 pub(crate) mod codec;
 #[cfg(feature = "test-util")]
 pub mod conformance;
+#[cfg(feature = "flask-session")]
+pub mod flask_session;
 #[cfg(feature = "memory")]
 pub mod memory;
 #[cfg(feature = "postgres")]
@@ -225,6 +227,15 @@ pub trait SessionStore: Send + Sync + 'static {
     /// never remove a record whose expiry was moved past `now` meanwhile. Stores that
     /// expire records natively (Redis TTL) may do nothing and return 0.
     fn sweep(&self, now: u64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// How the cookie names a session for this store, and so what the [`StoreKey`]s it is
+    /// handed hold. The default, [`IdScheme::Flagon`], fits every store that keeps its own
+    /// records; a store that shares records with another framework's sessions (such as
+    /// Flask-Session's) names that framework's scheme. A store that wraps another must
+    /// forward this method, or the wrapped store gets keys of the wrong scheme.
+    fn id_scheme(&self) -> IdScheme {
+        IdScheme::Flagon
+    }
 }
 
 /// A shared store is a store, so one store can serve a layer and a
@@ -282,5 +293,9 @@ impl<S: SessionStore> SessionStore for std::sync::Arc<S> {
 
     fn sweep(&self, now: u64) -> impl Future<Output = Result<u64, StoreError>> + Send {
         S::sweep(self, now)
+    }
+
+    fn id_scheme(&self) -> IdScheme {
+        S::id_scheme(self)
     }
 }

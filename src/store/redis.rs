@@ -28,7 +28,7 @@ use super::codec::{backend, encode_value, SetupError};
 use super::{Applied, Changes, Created, Record, SessionStore, StoreError};
 use crate::id::StoreKey;
 
-mod conn;
+pub(in crate::store) mod conn;
 mod fields;
 mod scripts;
 
@@ -107,21 +107,7 @@ impl RedisStore {
     /// [`StoreError`] when the URL is invalid or the node does not answer in time.
     pub async fn connect_with(url: &str, options: RedisOptions) -> Result<RedisStore, StoreError> {
         check_prefix(&options)?;
-        let client = redis::Client::open(url).map_err(backend)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(options.deadline))
-            // No response timeout of its own (one timer less per command): our deadline
-            // covers every command and replaces the connection when it passes (see `conn`).
-            .set_response_timeout(None)
-            .set_number_of_retries(0)
-            .set_max_delay(Duration::from_millis(500));
-        let manager = within(options.deadline, async {
-            ConnectionManager::new_with_config(client.clone(), config.clone())
-                .await
-                .map_err(backend)
-        })
-        .await?;
-        let link = Link::new(Conn::Single(manager), Source::Single(client, config));
+        let link = single_node_link(url, options.deadline).await?;
         RedisStore::new(link, options).await
     }
 
@@ -270,6 +256,31 @@ impl RedisStore {
     }
 }
 
+/// A self-replacing multiplexed connection to one node (`redis://…` URL).
+pub(in crate::store) async fn single_node_link(
+    url: &str,
+    deadline: Duration,
+) -> Result<Arc<Link>, StoreError> {
+    let client = redis::Client::open(url).map_err(backend)?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(deadline))
+        // No response timeout of its own (one timer less per command): our deadline
+        // covers every command and replaces the connection when it passes (see `conn`).
+        .set_response_timeout(None)
+        .set_number_of_retries(0)
+        .set_max_delay(Duration::from_millis(500));
+    let manager = within(deadline, async {
+        ConnectionManager::new_with_config(client.clone(), config.clone())
+            .await
+            .map_err(backend)
+    })
+    .await?;
+    Ok(Link::new(
+        Conn::Single(manager),
+        Source::Single(client, config),
+    ))
+}
+
 /// The Redis key of a session: `PREFIX{HEX}` (hex written by hand: formatting each
 /// byte was a measurable share of a request).
 fn key_text(prefix: &str, key: &StoreKey) -> String {
@@ -309,7 +320,7 @@ fn check_prefix(options: &RedisOptions) -> Result<(), StoreError> {
 }
 
 /// Runs `work` under `deadline`, turning a timeout into [`StoreError::Timeout`].
-async fn within<T>(
+pub(in crate::store) async fn within<T>(
     deadline: Duration,
     work: impl std::future::Future<Output = Result<T, StoreError>>,
 ) -> Result<T, StoreError> {

@@ -21,7 +21,7 @@ use crate::store::StoreError;
 
 /// One multiplexed, self-reconnecting connection to a node or a cluster.
 #[derive(Clone)]
-pub(super) enum Conn {
+pub(in crate::store) enum Conn {
     Single(ConnectionManager),
     Cluster(ClusterConnection),
 }
@@ -55,20 +55,20 @@ impl redis::aio::ConnectionLike for Conn {
 }
 
 /// How to make a new connection.
-pub(super) enum Source {
+pub(in crate::store) enum Source {
     Single(redis::Client, ConnectionManagerConfig),
     Cluster(ClusterClient),
 }
 
 /// The current connection and how to replace it.
-pub(super) struct Link {
+pub(in crate::store) struct Link {
     current: RwLock<Conn>,
     source: Source,
     replacing: AtomicBool,
 }
 
 impl Link {
-    pub(super) fn new(conn: Conn, source: Source) -> Arc<Link> {
+    pub(in crate::store) fn new(conn: Conn, source: Source) -> Arc<Link> {
         Arc::new(Link {
             current: RwLock::new(conn),
             source,
@@ -77,7 +77,7 @@ impl Link {
     }
 
     /// A handle on the current connection (cheap: connections are shared handles).
-    pub(super) fn get(&self) -> Conn {
+    pub(in crate::store) fn get(&self) -> Conn {
         self.current
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -89,7 +89,7 @@ impl Link {
         &self.source
     }
 
-    pub(super) fn kind(&self) -> &'static str {
+    pub(in crate::store) fn kind(&self) -> &'static str {
         match self.source {
             Source::Single(..) => "single",
             Source::Cluster(_) => "cluster",
@@ -103,7 +103,7 @@ impl Link {
     /// own `store_deadline` may be shorter than this store's): a request abandoned in
     /// flight leaves the multiplexed connection waiting for a reply that may never come,
     /// so whichever deadline fires, the next operation gets a fresh connection.
-    pub(super) async fn run<T, F, Fut>(
+    pub(in crate::store) async fn run<T, F, Fut>(
         self: &Arc<Self>,
         deadline: Duration,
         work: F,

@@ -118,6 +118,25 @@ impl FlaskPeer {
         FlaskPeer::start_script(&python, "peer_app.py", args)
     }
 
+    /// Starts `tests/flask/<script>` as [`start_script`](Self::start_script) does, after
+    /// checking that Python can import `modules` as well as Flask (a loud skip if not).
+    pub(crate) fn start_app(script: &str, modules: &[&str], args: &[&str]) -> Option<FlaskPeer> {
+        let python = python_or_skip()?;
+        if !modules.is_empty() {
+            let import = format!("import {}", modules.join(", "));
+            let found = Command::new(&python)
+                .args(["-c", &import])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if !found {
+                return unavailable(&format!("{} cannot `{import}`", python.display()));
+            }
+        }
+        FlaskPeer::start_script(&python, script, args)
+    }
+
     /// Starts `tests/flask/<script> --port 0 --quiet <args>` with `python`, as
     /// [`start`](Self::start) does.
     pub(crate) fn start_script(python: &Path, script: &str, args: &[&str]) -> Option<FlaskPeer> {
