@@ -28,6 +28,7 @@ mod postgres_faults;
 mod redis_faults;
 mod settings;
 mod sqlite_order;
+mod strict;
 mod timeouts;
 
 /// Two hand-offs between the test and one waiting handler.
