@@ -7,6 +7,8 @@ mod actix_scenarios;
 
 #[cfg(all(feature = "flask-login", feature = "csrf", feature = "axum"))]
 mod flask_login;
+#[cfg(all(feature = "flask-login", feature = "csrf", feature = "axum"))]
+mod flask_seam;
 mod fuzz_regressions;
 mod interop;
 mod login_example;

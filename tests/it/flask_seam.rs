@@ -1,0 +1,574 @@
+//! examples/flask_seam end to end: the Flask half (examples/flask_seam/app.py, a child
+//! process with Flask-Login and Flask-WTF) and the Rust half (examples/flask_seam.rs,
+//! served in-process on a real socket), both on 127.0.0.1 on different ports, and one
+//! browser between them: one cookie jar, sent to both halves as a browser would (cookies
+//! are per host, not per port), plain HTTP, nothing but the example's routes.
+//!
+//! Both halves see the client as the socket peer 127.0.0.1 with the same `User-Agent`,
+//! so Flask-Login's session identifier agrees, as it would for one browser. Without
+//! Python and the packages of tests/flask/requirements.txt these tests skip loudly, and
+//! fail when `CI` is set.
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../examples/flask_seam.rs"]
+mod example;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use example::Store;
+use flagon::csrf::CsrfConfig;
+use flagon::flask::{self, Limits};
+use flagon::{Key, KeyRing, Map, Value};
+
+use crate::support::flask_peer::{self, http_request, FlaskPeer, PeerReply};
+
+const SECRET: &str = "seam example secret";
+const USER_AGENT: &str = "flagon-seam-test/1.0";
+const INVALID: &str = "The CSRF token is invalid.";
+const MISSING: &str = "The CSRF token is missing.";
+const MISMATCH: &str = "The CSRF tokens do not match.";
+const EXPIRED: &str = "The CSRF token has expired.";
+
+fn key() -> Key {
+    Key::new(SECRET).unwrap()
+}
+
+/// The two halves of the site.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    Flask,
+    Rust,
+}
+
+use Side::{Flask, Rust};
+
+impl Side {
+    /// This side's route `name`: `/flask/name` or `/rust/name`.
+    fn path(self, name: &str) -> String {
+        match self {
+            Flask => format!("/flask/{name}"),
+            Rust => format!("/rust/{name}"),
+        }
+    }
+}
+
+/// The Rust half, served by its own runtime on a free port until dropped.
+struct RustHalf {
+    port: u16,
+    // Dropping the runtime stops the server.
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl RustHalf {
+    /// The example's app with `csrf` (the default settings, or a shifted clock), as its
+    /// `main` builds it.
+    fn start(csrf: CsrfConfig) -> RustHalf {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let key = key();
+        let (login, _) = example::login_and_csrf(&key);
+        let session = runtime
+            .block_on(example::session_layer(&key, &Store::Cookie))
+            .unwrap();
+        let app = example::app(session, login, csrf).unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        runtime.spawn(example::serve(listener, app));
+        RustHalf {
+            port,
+            _runtime: runtime,
+        }
+    }
+}
+
+/// Both halves with the same secret key.
+struct Seam {
+    flask: FlaskPeer,
+    rust: RustHalf,
+}
+
+impl Seam {
+    /// The Flask half with cookie sessions and a default Rust half, or a loud skip.
+    fn start() -> Option<Seam> {
+        let flask = start_flask()?;
+        Some(Seam {
+            flask,
+            rust: RustHalf::start(CsrfConfig::new(key())),
+        })
+    }
+
+    fn port(&self, side: Side) -> u16 {
+        match side {
+            Flask => self.flask.port(),
+            Rust => self.rust.port,
+        }
+    }
+}
+
+/// examples/flask_seam/app.py with `SESSION_STORE=cookie`, or a loud skip.
+fn start_flask() -> Option<FlaskPeer> {
+    let python = flask_peer::python_with("flask, flask_login, flask_wtf").or_else(|| {
+        flask_peer::unavailable("no Python that can `import flask_login, flask_wtf`")
+    })?;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/flask_seam/app.py");
+    Some(FlaskPeer::start_program(
+        &python,
+        &script,
+        &["--quiet"],
+        &[
+            ("SECRET_KEY", SECRET),
+            ("PORT", "0"),
+            ("SESSION_STORE", "cookie"),
+        ],
+    ))
+}
+
+/// One browser: a cookie jar shared by both halves.
+#[derive(Debug, Default)]
+struct Browser {
+    jar: BTreeMap<String, String>,
+}
+
+impl Browser {
+    /// Sends a request with the jar's cookies and keeps what the response sets.
+    fn send(
+        &mut self,
+        port: u16,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        form: Option<&str>,
+    ) -> PeerReply {
+        let cookie = self
+            .jar
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut all = vec![("User-Agent", USER_AGENT)];
+        if !cookie.is_empty() {
+            all.push(("Cookie", &cookie));
+        }
+        if form.is_some() {
+            all.push(("Content-Type", "application/x-www-form-urlencoded"));
+        }
+        all.extend_from_slice(headers);
+        let body = form.unwrap_or_default().as_bytes();
+        let reply = http_request(port, method, path, &all, body)
+            .unwrap_or_else(|e| panic!("{method} {path} on port {port}: {e}"));
+        for set in reply.header_values("set-cookie") {
+            self.store(set);
+        }
+        reply
+    }
+
+    /// A `Set-Cookie`: an empty value or `Max-Age=0` deletes, anything else sets.
+    fn store(&mut self, set_cookie: &str) {
+        let mut parts = set_cookie.split(';');
+        let (name, value) = parts.next().unwrap().split_once('=').unwrap();
+        let deleted = value.is_empty()
+            || parts.any(|attribute| attribute.trim().eq_ignore_ascii_case("max-age=0"));
+        if deleted {
+            self.jar.remove(name.trim());
+        } else {
+            self.jar.insert(name.trim().to_owned(), value.to_owned());
+        }
+    }
+
+    fn get(&mut self, seam: &Seam, side: Side, name: &str) -> PeerReply {
+        self.send(seam.port(side), "GET", &side.path(name), &[], None)
+    }
+
+    fn post(&mut self, seam: &Seam, side: Side, name: &str, form: &str) -> PeerReply {
+        self.send(seam.port(side), "POST", &side.path(name), &[], Some(form))
+    }
+
+    /// `GET /side/me`: the user id, or `None` on 401.
+    fn me(&mut self, seam: &Seam, side: Side) -> Option<String> {
+        let reply = self.get(seam, side, "me");
+        match reply.status {
+            200 => Some(reply.body),
+            401 => None,
+            status => panic!("{side:?} /me answered {status}: {}", reply.body),
+        }
+    }
+
+    /// The token in the hidden `csrf_token` input of the form `side` renders at `page`.
+    fn form_token(&mut self, seam: &Seam, side: Side, page: &str) -> String {
+        let reply = self.get(seam, side, page);
+        assert_eq!(reply.status, 200, "{side:?} {page}: {}", reply.body);
+        hidden_csrf_token(&reply.body)
+            .unwrap_or_else(|| panic!("no csrf_token input in {side:?}'s {page}: {}", reply.body))
+    }
+
+    /// Logs `username` in on `side` through its login form, with a token from a form
+    /// `token_from` rendered.
+    fn log_in(
+        &mut self,
+        seam: &Seam,
+        side: Side,
+        token_from: Side,
+        username: &str,
+        remember: bool,
+    ) -> PeerReply {
+        let token = self.form_token(seam, token_from, "form");
+        let remember = if remember { "&remember=1" } else { "" };
+        let form = format!("username={username}&csrf_token={}{remember}", url(&token));
+        let reply = self.post(seam, side, "login", &form);
+        assert_eq!(
+            (reply.status, reply.body.as_str()),
+            (200, format!("Logged in as {username}").as_str()),
+            "login on {side:?} with a token from {token_from:?}"
+        );
+        reply
+    }
+
+    /// The session in the cookie, verified with the secret key (cookie sessions).
+    fn session(&self) -> Map {
+        let cookie = self.jar.get("session").expect("a session cookie");
+        flask::verify(
+            cookie.as_bytes(),
+            &KeyRing::new(key()),
+            now(),
+            u64::MAX,
+            0,
+            &Limits::default(),
+        )
+        .expect("the session cookie verifies under the shared key")
+        .session
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// The `value` of the `<input>` named `csrf_token`.
+fn hidden_csrf_token(html: &str) -> Option<String> {
+    let name = html.find(r#"name="csrf_token""#)?;
+    let start = html[..name].rfind("<input")?;
+    let end = start + html[start..].find('>')?;
+    let tag = &html[start..end];
+    assert!(tag.contains(r#"type="hidden""#), "{tag}");
+    let value = tag.find(r#"value=""#)? + r#"value=""#.len();
+    let len = tag[value..].find('"')?;
+    Some(tag[value..value + len].to_owned())
+}
+
+/// Form-encodes a token (base64url, `.` and `-` need none, but be exact).
+fn url(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `token` with its last signature character changed.
+fn tampered(token: &str) -> String {
+    let last = if token.ends_with('A') { 'B' } else { 'A' };
+    format!("{}{last}", &token[..token.len() - 1])
+}
+
+const BOTH_WAYS: [(Side, Side); 2] = [(Flask, Rust), (Rust, Flask)];
+
+#[test]
+fn flask_login_is_known_to_rust() {
+    let Some(seam) = Seam::start() else {
+        return;
+    };
+    let mut browser = Browser::default();
+    assert_eq!(browser.me(&seam, Rust), None);
+    assert_eq!(browser.me(&seam, Flask), None);
+    // The Flask half's own login page, as a person would use it.
+    let token = browser.form_token(&seam, Flask, "login");
+    let form = format!("username=alice&csrf_token={}", url(&token));
+    let reply = browser.post(&seam, Flask, "login", &form);
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (200, "Logged in as alice")
+    );
+
+    assert_eq!(browser.me(&seam, Rust).as_deref(), Some("alice"));
+    assert_eq!(browser.me(&seam, Flask).as_deref(), Some("alice"));
+    // Rust computed Flask-Login's session identifier for this browser, or basic
+    // protection would have marked the login not fresh.
+    let session = browser.session();
+    assert_eq!(session.get("_user_id"), Some(&Value::from("alice")));
+    assert_eq!(session.get("_fresh"), Some(&Value::Bool(true)));
+}
+
+#[test]
+fn rust_login_is_known_to_flask() {
+    let Some(seam) = Seam::start() else {
+        return;
+    };
+    let mut browser = Browser::default();
+    browser.log_in(&seam, Rust, Flask, "bob", false);
+    assert_eq!(browser.me(&seam, Flask).as_deref(), Some("bob"));
+    assert_eq!(browser.me(&seam, Rust).as_deref(), Some("bob"));
+    assert!(
+        !browser.jar.contains_key("remember_token"),
+        "no remember cookie without remember"
+    );
+    // What Rust wrote is what Flask-Login writes for the same login, key for key.
+    let ours = browser.session();
+    let mut twin = Browser::default();
+    twin.log_in(&seam, Flask, Flask, "bob", false);
+    let theirs = twin.session();
+    assert_eq!(
+        ours.keys().collect::<Vec<_>>(),
+        theirs.keys().collect::<Vec<_>>()
+    );
+    for key in ["_user_id", "_fresh", "_id"] {
+        assert_eq!(ours.get(key), theirs.get(key), "{key}");
+    }
+    assert_eq!(ours.get("_fresh"), Some(&Value::Bool(true)));
+}
+
+#[test]
+fn remember_cookie_restores_the_login_on_the_other_side() {
+    let Some(seam) = Seam::start() else {
+        return;
+    };
+    for (login_side, other) in BOTH_WAYS {
+        let mut browser = Browser::default();
+        browser.log_in(&seam, login_side, login_side, "carol", true);
+        assert!(browser.jar.contains_key("remember_token"), "{login_side:?}");
+        // The browser closes: the session cookie goes, the remember cookie stays.
+        browser.jar.remove("session");
+        assert_eq!(
+            browser.me(&seam, other).as_deref(),
+            Some("carol"),
+            "{login_side:?} login restored by {other:?}"
+        );
+        let session = browser.session();
+        assert_eq!(session.get("_fresh"), Some(&Value::Bool(false)));
+        assert_eq!(browser.me(&seam, login_side).as_deref(), Some("carol"));
+
+        // Without "remember me", closing the browser ends the login on both.
+        let mut forgetful = Browser::default();
+        forgetful.log_in(&seam, login_side, login_side, "carol", false);
+        forgetful.jar.remove("session");
+        assert_eq!(forgetful.me(&seam, other), None);
+        assert_eq!(forgetful.me(&seam, login_side), None);
+    }
+}
+
+#[test]
+fn logout_on_either_side_forgets_on_both() {
+    let Some(seam) = Seam::start() else {
+        return;
+    };
+    for (login_side, logout_side) in [(Flask, Rust), (Rust, Flask), (Rust, Rust), (Flask, Flask)] {
+        let mut browser = Browser::default();
+        browser.log_in(&seam, login_side, logout_side, "dave", true);
+        assert_eq!(browser.me(&seam, logout_side).as_deref(), Some("dave"));
+        let reply = browser.get(&seam, logout_side, "logout");
+        assert_eq!((reply.status, reply.body.as_str()), (200, "Logged out"));
+        let case = format!("login on {login_side:?}, logout on {logout_side:?}");
+        assert!(
+            !browser.jar.contains_key("remember_token"),
+            "{case}: the remember cookie is deleted"
+        );
+        assert_eq!(browser.me(&seam, Flask), None, "{case}");
+        assert_eq!(browser.me(&seam, Rust), None, "{case}");
+        browser.jar.remove("session");
+        assert_eq!(browser.me(&seam, Flask), None, "{case}");
+        assert_eq!(browser.me(&seam, Rust), None, "{case}");
+    }
+}
+
+#[test]
+fn forms_rendered_by_either_side_submit_to_the_other() {
+    let Some(seam) = Seam::start() else {
+        return;
+    };
+    for (render, submit) in BOTH_WAYS {
+        let case = format!("form from {render:?}, posted to {submit:?}");
+        let mut browser = Browser::default();
+        let token = browser.form_token(&seam, render, "form");
+        let form = format!("message=hello&csrf_token={}", url(&token));
+        let reply = browser.post(&seam, submit, "submit", &form);
+        assert_eq!((reply.status, reply.body.as_str()), (200, "ok"), "{case}");
+        // The same token in the X-CSRFToken header, as JavaScript sends it.
+        let path = submit.path("submit");
+        let header = [("X-CSRFToken", token.as_str())];
+        let reply = browser.send(seam.port(submit), "POST", &path, &header, None);
+        assert_eq!(
+            (reply.status, reply.body.as_str()),
+            (200, "ok"),
+            "{case}, header"
+        );
+        // And a login form's token, the other way too (log_in asserts the 200).
+        browser.log_in(&seam, submit, render, "erin", false);
+        assert_eq!(browser.me(&seam, render).as_deref(), Some("erin"));
+    }
+}
+
+#[test]
+fn bad_tokens_are_refused_by_both() {
+    let Some(seam) = Seam::start() else {
+        return;
+    };
+    let mut browser = Browser::default();
+    let token = browser.form_token(&seam, Flask, "form");
+    let mut stranger = Browser::default();
+    let strangers_token = stranger.form_token(&seam, Rust, "form");
+    let cases = [
+        (format!("csrf_token={}", url(&tampered(&token))), INVALID),
+        ("csrf_token=".to_owned(), MISSING),
+        ("message=no+token".to_owned(), MISSING),
+        (format!("csrf_token={}", url(&strangers_token)), MISMATCH),
+    ];
+    for side in [Flask, Rust] {
+        for (fields, reason) in &cases {
+            for (page, form) in [
+                ("submit", fields.clone()),
+                ("login", format!("username=mallory&{fields}")),
+            ] {
+                let reply = browser.post(&seam, side, page, &form);
+                assert_eq!(reply.status, 400, "{side:?} {page} {form}: {}", reply.body);
+                assert!(
+                    reply.body.contains(reason),
+                    "{side:?} {page} {form}: {}",
+                    reply.body
+                );
+                assert!(!reply.body.contains(&token), "the token is never echoed");
+            }
+        }
+        let path = side.path("submit");
+        let header = [("X-CSRFToken", tampered(&token))];
+        let header = [(header[0].0, header[0].1.as_str())];
+        let reply = browser.send(seam.port(side), "POST", &path, &header, None);
+        assert_eq!(reply.status, 400, "{side:?} tampered header");
+        assert_eq!(browser.me(&seam, Flask), None, "nobody got logged in");
+        assert_eq!(browser.me(&seam, Rust), None, "nobody got logged in");
+    }
+    // The untouched token still works on both: only the bad ones were refused.
+    for side in [Flask, Rust] {
+        let form = format!("csrf_token={}", url(&token));
+        assert_eq!(browser.post(&seam, side, "submit", &form).body, "ok");
+    }
+}
+
+#[test]
+fn expired_tokens_are_refused_by_both() {
+    let Some(flask) = start_flask() else {
+        return;
+    };
+    // A Rust half whose clock runs an hour and a bit ahead sees Flask's fresh token as
+    // expired (Flask-WTF's limit: 3600 s)...
+    let late = || SystemTime::now() + Duration::from_secs(3_700);
+    let seam = Seam {
+        flask,
+        rust: RustHalf::start(CsrfConfig::new(key()).clock(late)),
+    };
+    let mut browser = Browser::default();
+    let token = browser.form_token(&seam, Flask, "form");
+    for page in ["submit", "login"] {
+        let form = format!("username=frank&csrf_token={}", url(&token));
+        let reply = browser.post(&seam, Rust, page, &form);
+        assert_eq!(reply.status, 400, "{page}: {}", reply.body);
+        assert!(reply.body.contains(EXPIRED), "{page}: {}", reply.body);
+    }
+    // ...and Flask sees a token signed by a Rust half an hour and a bit behind as expired.
+    let early = || SystemTime::now() - Duration::from_secs(3_700);
+    let seam = Seam {
+        flask: seam.flask,
+        rust: RustHalf::start(CsrfConfig::new(key()).clock(early)),
+    };
+    let mut browser = Browser::default();
+    let token = browser.form_token(&seam, Rust, "form");
+    for page in ["submit", "login"] {
+        let form = format!("username=frank&csrf_token={}", url(&token));
+        let reply = browser.post(&seam, Flask, page, &form);
+        assert_eq!(reply.status, 400, "{page}: {}", reply.body);
+        assert!(reply.body.contains(EXPIRED), "{page}: {}", reply.body);
+    }
+    assert_eq!(browser.me(&seam, Flask), None);
+}
+
+/// The Rust half's settings, without Python: `SESSION_STORE` and Flask-Session's
+/// settings, and a clear refusal of the Flask-Session store in this build.
+#[tokio::test]
+async fn store_settings_come_from_the_environment() {
+    let env = |vars: &'static [(&'static str, &'static str)]| {
+        move |name: &str| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    };
+    assert_eq!(Store::from_env(env(&[])), Ok(Store::Cookie));
+    assert_eq!(
+        Store::from_env(env(&[("SESSION_STORE", "cookie")])),
+        Ok(Store::Cookie)
+    );
+    let redis = Store::from_env(env(&[(
+        "SESSION_STORE",
+        "flask-session+redis://127.0.0.1:6379",
+    )]))
+    .unwrap();
+    assert_eq!(
+        redis,
+        Store::FlaskSessionRedis {
+            url: "redis://127.0.0.1:6379".into(),
+            key_prefix: "session:".into(),
+            use_signer: false,
+        }
+    );
+    let configured = Store::from_env(env(&[
+        ("SESSION_STORE", "flask-session+redis://10.0.0.5:6380"),
+        ("SESSION_KEY_PREFIX", "myapp:"),
+        ("SESSION_USE_SIGNER", "True"),
+    ]));
+    assert_eq!(
+        configured,
+        Ok(Store::FlaskSessionRedis {
+            url: "redis://10.0.0.5:6380".into(),
+            key_prefix: "myapp:".into(),
+            use_signer: true,
+        })
+    );
+    for (vars, names) in [
+        (
+            &[("SESSION_STORE", "redis://127.0.0.1:6379")][..],
+            "SESSION_STORE",
+        ),
+        (
+            &[("SESSION_STORE", "flask-session+postgres://x")][..],
+            "SESSION_STORE",
+        ),
+        (
+            &[
+                ("SESSION_STORE", "flask-session+redis://127.0.0.1:6379"),
+                ("SESSION_USE_SIGNER", "maybe"),
+            ][..],
+            "SESSION_USE_SIGNER",
+        ),
+    ] {
+        let error = Store::from_env(env(vars)).unwrap_err();
+        assert!(error.starts_with(names), "{error}");
+    }
+    let error = example::session_layer(&key(), &redis).await.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("not built with feature flask-session"),
+        "{error}"
+    );
+}
