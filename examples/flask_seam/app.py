@@ -34,6 +34,8 @@ Routes (plain-text answers unless noted):
     A form (HTML) whose hidden ``csrf_token`` holds a fresh token.
 ``POST /flask/submit``
     ``ok`` when the token (form field or ``X-CSRFToken`` header) is valid, else 400.
+``GET /flask/session``
+    The session as JSON, to watch what either half wrote (the raw CSRF token masked).
 
 On start it prints ``port N`` and then ``ready`` on stdout, so scripts and tests know
 where it listens.
@@ -42,12 +44,13 @@ where it listens.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, render_template_string
+from flask import Flask, Response, render_template_string, session
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -186,6 +189,12 @@ def make_app(secret_key: str, store: str) -> tuple[Flask, str]:
     @app.post("/flask/submit")
     def submit():
         return text("ok")
+
+    @app.get("/flask/session")
+    def show_session():
+        shown = {k: ("(hidden)" if k == "csrf_token" else v) for k, v in session.items()}
+        body = json.dumps(shown, sort_keys=True, default=repr)
+        return Response(body + "\n", mimetype="application/json")
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):

@@ -5,9 +5,10 @@
 //! are per host, not per port), plain HTTP, nothing but the example's routes.
 //!
 //! Both halves see the client as the socket peer 127.0.0.1 with the same `User-Agent`,
-//! so Flask-Login's session identifier agrees, as it would for one browser. Without
-//! Python and the packages of tests/flask/requirements.txt these tests skip loudly, and
-//! fail when `CI` is set.
+//! so Flask-Login's session identifier agrees, as it would for one browser. The scenarios
+//! run once per `SESSION_STORE` the example takes ([`seam_tests!`]). Without Python and
+//! the packages of tests/flask/requirements.txt they skip loudly, and fail when `CI` is
+//! set.
 
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../examples/flask_seam.rs"]
@@ -19,8 +20,8 @@ use std::time::{Duration, SystemTime};
 
 use example::Store;
 use flagon::csrf::CsrfConfig;
-use flagon::flask::{self, Limits};
-use flagon::{Key, KeyRing, Map, Value};
+use flagon::Key;
+use serde_json::{json, Value};
 
 use crate::support::flask_peer::{self, http_request, FlaskPeer, PeerReply};
 
@@ -62,18 +63,20 @@ struct RustHalf {
 }
 
 impl RustHalf {
-    /// The example's app with `csrf` (the default settings, or a shifted clock), as its
-    /// `main` builds it.
-    fn start(csrf: CsrfConfig) -> RustHalf {
+    /// The example's app as its `main` builds it for `SESSION_STORE=store`, with `csrf`
+    /// (the default settings, or a shifted clock).
+    fn start(store: &str, csrf: CsrfConfig) -> RustHalf {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .unwrap();
         let key = key();
+        let store =
+            Store::from_env(|name| (name == "SESSION_STORE").then(|| store.to_owned())).unwrap();
         let (login, _) = example::login_and_csrf(&key);
         let session = runtime
-            .block_on(example::session_layer(&key, &Store::Cookie))
+            .block_on(example::session_layer(&key, &store))
             .unwrap();
         let app = example::app(session, login, csrf).unwrap();
         let listener = runtime
@@ -88,19 +91,19 @@ impl RustHalf {
     }
 }
 
-/// Both halves with the same secret key.
+/// Both halves with the same secret key and session store.
 struct Seam {
     flask: FlaskPeer,
     rust: RustHalf,
 }
 
 impl Seam {
-    /// The Flask half with cookie sessions and a default Rust half, or a loud skip.
-    fn start() -> Option<Seam> {
-        let flask = start_flask()?;
+    /// Both halves with `SESSION_STORE=store`, or a loud skip.
+    fn start(store: &str) -> Option<Seam> {
+        let flask = start_flask(store)?;
         Some(Seam {
             flask,
-            rust: RustHalf::start(CsrfConfig::new(key())),
+            rust: RustHalf::start(store, CsrfConfig::new(key())),
         })
     }
 
@@ -112,11 +115,15 @@ impl Seam {
     }
 }
 
-/// examples/flask_seam/app.py with `SESSION_STORE=cookie`, or a loud skip.
-fn start_flask() -> Option<FlaskPeer> {
-    let python = flask_peer::python_with("flask, flask_login, flask_wtf").or_else(|| {
-        flask_peer::unavailable("no Python that can `import flask_login, flask_wtf`")
-    })?;
+/// examples/flask_seam/app.py with `SESSION_STORE=store`, or a loud skip.
+fn start_flask(store: &str) -> Option<FlaskPeer> {
+    let modules = if store == "cookie" {
+        "flask, flask_login, flask_wtf"
+    } else {
+        "flask, flask_login, flask_wtf, flask_session, msgspec, redis"
+    };
+    let python = flask_peer::python_with(modules)
+        .or_else(|| flask_peer::unavailable(&format!("no Python that can `import {modules}`")))?;
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/flask_seam/app.py");
     Some(FlaskPeer::start_program(
         &python,
@@ -125,7 +132,7 @@ fn start_flask() -> Option<FlaskPeer> {
         &[
             ("SECRET_KEY", SECRET),
             ("PORT", "0"),
-            ("SESSION_STORE", "cookie"),
+            ("SESSION_STORE", store),
         ],
     ))
 }
@@ -230,27 +237,12 @@ impl Browser {
         reply
     }
 
-    /// The session in the cookie, verified with the secret key (cookie sessions).
-    fn session(&self) -> Map {
-        let cookie = self.jar.get("session").expect("a session cookie");
-        flask::verify(
-            cookie.as_bytes(),
-            &KeyRing::new(key()),
-            now(),
-            u64::MAX,
-            0,
-            &Limits::default(),
-        )
-        .expect("the session cookie verifies under the shared key")
-        .session
+    /// The session as the Flask half reads it (`GET /flask/session`).
+    fn session(&mut self, seam: &Seam) -> Value {
+        let reply = self.get(seam, Flask, "session");
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.json()
     }
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 /// The `value` of the `<input>` named `csrf_token`.
@@ -285,9 +277,8 @@ fn tampered(token: &str) -> String {
 
 const BOTH_WAYS: [(Side, Side); 2] = [(Flask, Rust), (Rust, Flask)];
 
-#[test]
-fn flask_login_is_known_to_rust() {
-    let Some(seam) = Seam::start() else {
+fn flask_login_is_known_to_rust(store: &str) {
+    let Some(seam) = Seam::start(store) else {
         return;
     };
     let mut browser = Browser::default();
@@ -306,14 +297,13 @@ fn flask_login_is_known_to_rust() {
     assert_eq!(browser.me(&seam, Flask).as_deref(), Some("alice"));
     // Rust computed Flask-Login's session identifier for this browser, or basic
     // protection would have marked the login not fresh.
-    let session = browser.session();
-    assert_eq!(session.get("_user_id"), Some(&Value::from("alice")));
-    assert_eq!(session.get("_fresh"), Some(&Value::Bool(true)));
+    let session = browser.session(&seam);
+    assert_eq!(session["_user_id"], json!("alice"));
+    assert_eq!(session["_fresh"], json!(true));
 }
 
-#[test]
-fn rust_login_is_known_to_flask() {
-    let Some(seam) = Seam::start() else {
+fn rust_login_is_known_to_flask(store: &str) {
+    let Some(seam) = Seam::start(store) else {
         return;
     };
     let mut browser = Browser::default();
@@ -325,23 +315,27 @@ fn rust_login_is_known_to_flask() {
         "no remember cookie without remember"
     );
     // What Rust wrote is what Flask-Login writes for the same login, key for key.
-    let ours = browser.session();
+    let ours = browser.session(&seam);
     let mut twin = Browser::default();
     twin.log_in(&seam, Flask, Flask, "bob", false);
-    let theirs = twin.session();
-    assert_eq!(
-        ours.keys().collect::<Vec<_>>(),
-        theirs.keys().collect::<Vec<_>>()
-    );
+    let theirs = twin.session(&seam);
+    let keys = |session: &Value| {
+        session
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(keys(&ours), keys(&theirs));
     for key in ["_user_id", "_fresh", "_id"] {
-        assert_eq!(ours.get(key), theirs.get(key), "{key}");
+        assert_eq!(ours[key], theirs[key], "{key}");
     }
-    assert_eq!(ours.get("_fresh"), Some(&Value::Bool(true)));
+    assert_eq!(ours["_fresh"], json!(true));
 }
 
-#[test]
-fn remember_cookie_restores_the_login_on_the_other_side() {
-    let Some(seam) = Seam::start() else {
+fn remember_cookie_restores_the_login_on_the_other_side(store: &str) {
+    let Some(seam) = Seam::start(store) else {
         return;
     };
     for (login_side, other) in BOTH_WAYS {
@@ -355,8 +349,7 @@ fn remember_cookie_restores_the_login_on_the_other_side() {
             Some("carol"),
             "{login_side:?} login restored by {other:?}"
         );
-        let session = browser.session();
-        assert_eq!(session.get("_fresh"), Some(&Value::Bool(false)));
+        assert_eq!(browser.session(&seam)["_fresh"], json!(false));
         assert_eq!(browser.me(&seam, login_side).as_deref(), Some("carol"));
 
         // Without "remember me", closing the browser ends the login on both.
@@ -368,9 +361,8 @@ fn remember_cookie_restores_the_login_on_the_other_side() {
     }
 }
 
-#[test]
-fn logout_on_either_side_forgets_on_both() {
-    let Some(seam) = Seam::start() else {
+fn logout_on_either_side_forgets_on_both(store: &str) {
+    let Some(seam) = Seam::start(store) else {
         return;
     };
     for (login_side, logout_side) in [(Flask, Rust), (Rust, Flask), (Rust, Rust), (Flask, Flask)] {
@@ -392,9 +384,8 @@ fn logout_on_either_side_forgets_on_both() {
     }
 }
 
-#[test]
-fn forms_rendered_by_either_side_submit_to_the_other() {
-    let Some(seam) = Seam::start() else {
+fn forms_rendered_by_either_side_submit_to_the_other(store: &str) {
+    let Some(seam) = Seam::start(store) else {
         return;
     };
     for (render, submit) in BOTH_WAYS {
@@ -419,9 +410,8 @@ fn forms_rendered_by_either_side_submit_to_the_other() {
     }
 }
 
-#[test]
-fn bad_tokens_are_refused_by_both() {
-    let Some(seam) = Seam::start() else {
+fn bad_tokens_are_refused_by_both(store: &str) {
+    let Some(seam) = Seam::start(store) else {
         return;
     };
     let mut browser = Browser::default();
@@ -465,9 +455,8 @@ fn bad_tokens_are_refused_by_both() {
     }
 }
 
-#[test]
-fn expired_tokens_are_refused_by_both() {
-    let Some(flask) = start_flask() else {
+fn expired_tokens_are_refused_by_both(store: &str) {
+    let Some(flask) = start_flask(store) else {
         return;
     };
     // A Rust half whose clock runs an hour and a bit ahead sees Flask's fresh token as
@@ -475,7 +464,7 @@ fn expired_tokens_are_refused_by_both() {
     let late = || SystemTime::now() + Duration::from_secs(3_700);
     let seam = Seam {
         flask,
-        rust: RustHalf::start(CsrfConfig::new(key()).clock(late)),
+        rust: RustHalf::start(store, CsrfConfig::new(key()).clock(late)),
     };
     let mut browser = Browser::default();
     let token = browser.form_token(&seam, Flask, "form");
@@ -489,7 +478,7 @@ fn expired_tokens_are_refused_by_both() {
     let early = || SystemTime::now() - Duration::from_secs(3_700);
     let seam = Seam {
         flask: seam.flask,
-        rust: RustHalf::start(CsrfConfig::new(key()).clock(early)),
+        rust: RustHalf::start(store, CsrfConfig::new(key()).clock(early)),
     };
     let mut browser = Browser::default();
     let token = browser.form_token(&seam, Rust, "form");
@@ -501,6 +490,51 @@ fn expired_tokens_are_refused_by_both() {
     }
     assert_eq!(browser.me(&seam, Flask), None);
 }
+
+/// The scenarios above as tests, in a module named `$name`, with `SESSION_STORE=$store`
+/// on both halves.
+macro_rules! seam_tests {
+    ($name:ident, $store:expr) => {
+        mod $name {
+            #[test]
+            fn flask_login_is_known_to_rust() {
+                super::flask_login_is_known_to_rust($store);
+            }
+
+            #[test]
+            fn rust_login_is_known_to_flask() {
+                super::rust_login_is_known_to_flask($store);
+            }
+
+            #[test]
+            fn remember_cookie_restores_the_login_on_the_other_side() {
+                super::remember_cookie_restores_the_login_on_the_other_side($store);
+            }
+
+            #[test]
+            fn logout_on_either_side_forgets_on_both() {
+                super::logout_on_either_side_forgets_on_both($store);
+            }
+
+            #[test]
+            fn forms_rendered_by_either_side_submit_to_the_other() {
+                super::forms_rendered_by_either_side_submit_to_the_other($store);
+            }
+
+            #[test]
+            fn bad_tokens_are_refused_by_both() {
+                super::bad_tokens_are_refused_by_both($store);
+            }
+
+            #[test]
+            fn expired_tokens_are_refused_by_both() {
+                super::expired_tokens_are_refused_by_both($store);
+            }
+        }
+    };
+}
+
+seam_tests!(cookie, "cookie");
 
 /// The Rust half's settings, without Python: `SESSION_STORE` and Flask-Session's
 /// settings, and a clear refusal of the Flask-Session store in this build.
