@@ -6,7 +6,7 @@
 //!
 //! Both halves see the client as the socket peer 127.0.0.1 with the same `User-Agent`,
 //! so Flask-Login's session identifier agrees, as it would for one browser. The scenarios
-//! run once per `SESSION_STORE` the example takes ([`seam_tests!`]). Without Python and
+//! run once per session setting the example takes ([`seam_tests!`]). Without Python and
 //! the packages of tests/flask/requirements.txt they skip loudly, and fail when `CI` is
 //! set.
 
@@ -16,6 +16,7 @@ mod example;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use example::Store;
@@ -63,17 +64,16 @@ struct RustHalf {
 }
 
 impl RustHalf {
-    /// The example's app as its `main` builds it for `SESSION_STORE=store`, with `csrf`
+    /// The example's app as its `main` builds it from the environment `env`, with `csrf`
     /// (the default settings, or a shifted clock).
-    fn start(store: &str, csrf: CsrfConfig) -> RustHalf {
+    fn start(env: &Env, csrf: CsrfConfig) -> RustHalf {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .unwrap();
         let key = key();
-        let store =
-            Store::from_env(|name| (name == "SESSION_STORE").then(|| store.to_owned())).unwrap();
+        let store = Store::from_env(|name| env.get(name)).unwrap();
         let (login, _) = example::login_and_csrf(&key);
         let session = runtime
             .block_on(example::session_layer(&key, &store))
@@ -91,19 +91,54 @@ impl RustHalf {
     }
 }
 
-/// Both halves with the same secret key and session store.
+/// The settings both halves get from their environment: `SESSION_STORE` and the
+/// Flask-Session ones, plus a `SESSION_KEY_PREFIX` of this seam's own so that server-side
+/// records of concurrent tests never meet.
+#[derive(Clone, Debug)]
+struct Env(Vec<(String, String)>);
+
+impl Env {
+    fn new(settings: &[(&str, &str)]) -> Env {
+        static SEAMS: AtomicUsize = AtomicUsize::new(0);
+        let seam = SEAMS.fetch_add(1, Ordering::Relaxed);
+        let prefix = format!("flagon-seam-test:{}-{seam}:", std::process::id());
+        let mut vars = vec![("SESSION_KEY_PREFIX".to_owned(), prefix)];
+        vars.extend(
+            settings
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned())),
+        );
+        Env(vars)
+    }
+
+    /// The last value of `name`, as a process environment would hold it.
+    fn get(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn is_cookie(&self) -> bool {
+        self.get("SESSION_STORE")
+            .is_none_or(|store| store == "cookie")
+    }
+}
+
+/// Both halves with the same secret key and session settings.
 struct Seam {
     flask: FlaskPeer,
     rust: RustHalf,
 }
 
 impl Seam {
-    /// Both halves with `SESSION_STORE=store`, or a loud skip.
-    fn start(store: &str) -> Option<Seam> {
-        let flask = start_flask(store)?;
+    /// Both halves with the settings `env`, or a loud skip.
+    fn start(env: &Env) -> Option<Seam> {
+        let flask = start_flask(env)?;
         Some(Seam {
             flask,
-            rust: RustHalf::start(store, CsrfConfig::new(key())),
+            rust: RustHalf::start(env, CsrfConfig::new(key())),
         })
     }
 
@@ -115,9 +150,9 @@ impl Seam {
     }
 }
 
-/// examples/flask_seam/app.py with `SESSION_STORE=store`, or a loud skip.
-fn start_flask(store: &str) -> Option<FlaskPeer> {
-    let modules = if store == "cookie" {
+/// examples/flask_seam/app.py with the settings `env`, or a loud skip.
+fn start_flask(env: &Env) -> Option<FlaskPeer> {
+    let modules = if env.is_cookie() {
         "flask, flask_login, flask_wtf"
     } else {
         "flask, flask_login, flask_wtf, flask_session, msgspec, redis"
@@ -125,15 +160,13 @@ fn start_flask(store: &str) -> Option<FlaskPeer> {
     let python = flask_peer::python_with(modules)
         .or_else(|| flask_peer::unavailable(&format!("no Python that can `import {modules}`")))?;
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/flask_seam/app.py");
+    let mut vars = vec![("SECRET_KEY", SECRET), ("PORT", "0")];
+    vars.extend(env.0.iter().map(|(n, v)| (n.as_str(), v.as_str())));
     Some(FlaskPeer::start_program(
         &python,
         &script,
         &["--quiet"],
-        &[
-            ("SECRET_KEY", SECRET),
-            ("PORT", "0"),
-            ("SESSION_STORE", store),
-        ],
+        &vars,
     ))
 }
 
@@ -277,8 +310,8 @@ fn tampered(token: &str) -> String {
 
 const BOTH_WAYS: [(Side, Side); 2] = [(Flask, Rust), (Rust, Flask)];
 
-fn flask_login_is_known_to_rust(store: &str) {
-    let Some(seam) = Seam::start(store) else {
+fn flask_login_is_known_to_rust(settings: &[(&str, &str)]) {
+    let Some(seam) = Seam::start(&Env::new(settings)) else {
         return;
     };
     let mut browser = Browser::default();
@@ -302,8 +335,8 @@ fn flask_login_is_known_to_rust(store: &str) {
     assert_eq!(session["_fresh"], json!(true));
 }
 
-fn rust_login_is_known_to_flask(store: &str) {
-    let Some(seam) = Seam::start(store) else {
+fn rust_login_is_known_to_flask(settings: &[(&str, &str)]) {
+    let Some(seam) = Seam::start(&Env::new(settings)) else {
         return;
     };
     let mut browser = Browser::default();
@@ -334,8 +367,8 @@ fn rust_login_is_known_to_flask(store: &str) {
     assert_eq!(ours["_fresh"], json!(true));
 }
 
-fn remember_cookie_restores_the_login_on_the_other_side(store: &str) {
-    let Some(seam) = Seam::start(store) else {
+fn remember_cookie_restores_the_login_on_the_other_side(settings: &[(&str, &str)]) {
+    let Some(seam) = Seam::start(&Env::new(settings)) else {
         return;
     };
     for (login_side, other) in BOTH_WAYS {
@@ -361,8 +394,8 @@ fn remember_cookie_restores_the_login_on_the_other_side(store: &str) {
     }
 }
 
-fn logout_on_either_side_forgets_on_both(store: &str) {
-    let Some(seam) = Seam::start(store) else {
+fn logout_on_either_side_forgets_on_both(settings: &[(&str, &str)]) {
+    let Some(seam) = Seam::start(&Env::new(settings)) else {
         return;
     };
     for (login_side, logout_side) in [(Flask, Rust), (Rust, Flask), (Rust, Rust), (Flask, Flask)] {
@@ -384,8 +417,8 @@ fn logout_on_either_side_forgets_on_both(store: &str) {
     }
 }
 
-fn forms_rendered_by_either_side_submit_to_the_other(store: &str) {
-    let Some(seam) = Seam::start(store) else {
+fn forms_rendered_by_either_side_submit_to_the_other(settings: &[(&str, &str)]) {
+    let Some(seam) = Seam::start(&Env::new(settings)) else {
         return;
     };
     for (render, submit) in BOTH_WAYS {
@@ -410,8 +443,8 @@ fn forms_rendered_by_either_side_submit_to_the_other(store: &str) {
     }
 }
 
-fn bad_tokens_are_refused_by_both(store: &str) {
-    let Some(seam) = Seam::start(store) else {
+fn bad_tokens_are_refused_by_both(settings: &[(&str, &str)]) {
+    let Some(seam) = Seam::start(&Env::new(settings)) else {
         return;
     };
     let mut browser = Browser::default();
@@ -455,8 +488,9 @@ fn bad_tokens_are_refused_by_both(store: &str) {
     }
 }
 
-fn expired_tokens_are_refused_by_both(store: &str) {
-    let Some(flask) = start_flask(store) else {
+fn expired_tokens_are_refused_by_both(settings: &[(&str, &str)]) {
+    let env = Env::new(settings);
+    let Some(flask) = start_flask(&env) else {
         return;
     };
     // A Rust half whose clock runs an hour and a bit ahead sees Flask's fresh token as
@@ -464,7 +498,7 @@ fn expired_tokens_are_refused_by_both(store: &str) {
     let late = || SystemTime::now() + Duration::from_secs(3_700);
     let seam = Seam {
         flask,
-        rust: RustHalf::start(store, CsrfConfig::new(key()).clock(late)),
+        rust: RustHalf::start(&env, CsrfConfig::new(key()).clock(late)),
     };
     let mut browser = Browser::default();
     let token = browser.form_token(&seam, Flask, "form");
@@ -478,7 +512,7 @@ fn expired_tokens_are_refused_by_both(store: &str) {
     let early = || SystemTime::now() - Duration::from_secs(3_700);
     let seam = Seam {
         flask: seam.flask,
-        rust: RustHalf::start(store, CsrfConfig::new(key()).clock(early)),
+        rust: RustHalf::start(&env, CsrfConfig::new(key()).clock(early)),
     };
     let mut browser = Browser::default();
     let token = browser.form_token(&seam, Rust, "form");
@@ -491,50 +525,50 @@ fn expired_tokens_are_refused_by_both(store: &str) {
     assert_eq!(browser.me(&seam, Flask), None);
 }
 
-/// The scenarios above as tests, in a module named `$name`, with `SESSION_STORE=$store`
-/// on both halves.
+/// The scenarios above as tests, in a module named `$name`, with the environment
+/// `$settings` (`SESSION_STORE` and the Flask-Session settings) on both halves.
 macro_rules! seam_tests {
-    ($name:ident, $store:expr) => {
+    ($name:ident, $settings:expr) => {
         mod $name {
             #[test]
             fn flask_login_is_known_to_rust() {
-                super::flask_login_is_known_to_rust($store);
+                super::flask_login_is_known_to_rust($settings);
             }
 
             #[test]
             fn rust_login_is_known_to_flask() {
-                super::rust_login_is_known_to_flask($store);
+                super::rust_login_is_known_to_flask($settings);
             }
 
             #[test]
             fn remember_cookie_restores_the_login_on_the_other_side() {
-                super::remember_cookie_restores_the_login_on_the_other_side($store);
+                super::remember_cookie_restores_the_login_on_the_other_side($settings);
             }
 
             #[test]
             fn logout_on_either_side_forgets_on_both() {
-                super::logout_on_either_side_forgets_on_both($store);
+                super::logout_on_either_side_forgets_on_both($settings);
             }
 
             #[test]
             fn forms_rendered_by_either_side_submit_to_the_other() {
-                super::forms_rendered_by_either_side_submit_to_the_other($store);
+                super::forms_rendered_by_either_side_submit_to_the_other($settings);
             }
 
             #[test]
             fn bad_tokens_are_refused_by_both() {
-                super::bad_tokens_are_refused_by_both($store);
+                super::bad_tokens_are_refused_by_both($settings);
             }
 
             #[test]
             fn expired_tokens_are_refused_by_both() {
-                super::expired_tokens_are_refused_by_both($store);
+                super::expired_tokens_are_refused_by_both($settings);
             }
         }
     };
 }
 
-seam_tests!(cookie, "cookie");
+seam_tests!(cookie, &[("SESSION_STORE", "cookie")]);
 
 /// The Rust half's settings, without Python: `SESSION_STORE` and Flask-Session's
 /// settings, and a clear refusal of the Flask-Session store in this build.
