@@ -302,16 +302,24 @@ fn url(text: &str) -> String {
         .collect()
 }
 
-/// `token` with its last signature character changed.
+/// `token` with the first character of its signature changed. (Not the last: its low
+/// bits are base64 padding, which itsdangerous ignores, so changing them may change
+/// nothing for Flask.)
 fn tampered(token: &str) -> String {
-    let last = if token.ends_with('A') { 'B' } else { 'A' };
-    format!("{}{last}", &token[..token.len() - 1])
+    let at = token.rfind('.').unwrap() + 1;
+    let other = if token[at..].starts_with('A') {
+        "B"
+    } else {
+        "A"
+    };
+    format!("{}{other}{}", &token[..at], &token[at + 1..])
 }
 
 const BOTH_WAYS: [(Side, Side); 2] = [(Flask, Rust), (Rust, Flask)];
 
 fn flask_login_is_known_to_rust(settings: &[(&str, &str)]) {
-    let Some(seam) = Seam::start(&Env::new(settings)) else {
+    let env = Env::new(settings);
+    let Some(seam) = Seam::start(&env) else {
         return;
     };
     let mut browser = Browser::default();
@@ -336,7 +344,8 @@ fn flask_login_is_known_to_rust(settings: &[(&str, &str)]) {
 }
 
 fn rust_login_is_known_to_flask(settings: &[(&str, &str)]) {
-    let Some(seam) = Seam::start(&Env::new(settings)) else {
+    let env = Env::new(settings);
+    let Some(seam) = Seam::start(&env) else {
         return;
     };
     let mut browser = Browser::default();
@@ -368,7 +377,8 @@ fn rust_login_is_known_to_flask(settings: &[(&str, &str)]) {
 }
 
 fn remember_cookie_restores_the_login_on_the_other_side(settings: &[(&str, &str)]) {
-    let Some(seam) = Seam::start(&Env::new(settings)) else {
+    let env = Env::new(settings);
+    let Some(seam) = Seam::start(&env) else {
         return;
     };
     for (login_side, other) in BOTH_WAYS {
@@ -395,7 +405,8 @@ fn remember_cookie_restores_the_login_on_the_other_side(settings: &[(&str, &str)
 }
 
 fn logout_on_either_side_forgets_on_both(settings: &[(&str, &str)]) {
-    let Some(seam) = Seam::start(&Env::new(settings)) else {
+    let env = Env::new(settings);
+    let Some(seam) = Seam::start(&env) else {
         return;
     };
     for (login_side, logout_side) in [(Flask, Rust), (Rust, Flask), (Rust, Rust), (Flask, Flask)] {
@@ -418,7 +429,8 @@ fn logout_on_either_side_forgets_on_both(settings: &[(&str, &str)]) {
 }
 
 fn forms_rendered_by_either_side_submit_to_the_other(settings: &[(&str, &str)]) {
-    let Some(seam) = Seam::start(&Env::new(settings)) else {
+    let env = Env::new(settings);
+    let Some(seam) = Seam::start(&env) else {
         return;
     };
     for (render, submit) in BOTH_WAYS {
@@ -444,7 +456,8 @@ fn forms_rendered_by_either_side_submit_to_the_other(settings: &[(&str, &str)]) 
 }
 
 fn bad_tokens_are_refused_by_both(settings: &[(&str, &str)]) {
-    let Some(seam) = Seam::start(&Env::new(settings)) else {
+    let env = Env::new(settings);
+    let Some(seam) = Seam::start(&env) else {
         return;
     };
     let mut browser = Browser::default();
