@@ -131,7 +131,8 @@ pub async fn session_layer(
 /// `flask-session`), which this build does not have yet, so this refuses to start rather
 /// than silently falling back to cookies (the two halves would then not share sessions).
 ///
-/// With that store, the body becomes (and `required-features` gains `flask-session`):
+/// When that store is in the crate, this body becomes the `#[cfg(not(feature =
+/// "flask-session"))]` branch and the `#[cfg(feature = "flask-session")]` one is:
 ///
 /// ```ignore
 /// use flagon::store::flask_session::{FlaskSessionOptions, FlaskSessionRedisStore};
