@@ -9,6 +9,8 @@ mod actix_scenarios;
 mod flask_login;
 #[cfg(all(feature = "flask-session", feature = "axum"))]
 mod flask_session;
+#[cfg(all(feature = "flask-login", feature = "csrf", feature = "axum"))]
+mod flask_seam;
 mod fuzz_regressions;
 mod interop;
 mod login_example;

@@ -141,10 +141,23 @@ impl FlaskPeer {
     /// [`start`](Self::start) does.
     pub(crate) fn start_script(python: &Path, script: &str, args: &[&str]) -> Option<FlaskPeer> {
         let script = Path::new(REPO).join("tests/flask").join(script);
+        let mut all = vec!["--port", "0", "--quiet"];
+        all.extend_from_slice(args);
+        Some(FlaskPeer::start_program(python, &script, &all, &[]))
+    }
+
+    /// Starts `python script args` with `env` added to the environment and waits for its
+    /// `port N` and `ready` lines; panics when it does not start.
+    pub(crate) fn start_program(
+        python: &Path,
+        script: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> FlaskPeer {
         let mut child = Command::new(python)
-            .arg(&script)
-            .args(["--port", "0", "--quiet"])
+            .arg(script)
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -152,13 +165,18 @@ impl FlaskPeer {
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
         let stdout = child.stdout.take().expect("piped stdout");
         match wait_ready(stdout) {
-            Ok(port) => Some(FlaskPeer { child, port }),
+            Ok(port) => FlaskPeer { child, port },
             Err(why) => {
                 let _ = child.kill();
                 let _ = child.wait();
                 panic!("{} did not start: {why}", script.display());
             }
         }
+    }
+
+    /// The port it listens on, on 127.0.0.1.
+    pub(crate) fn port(&self) -> u16 {
+        self.port
     }
 
     /// Sends one request; `headers` are extra `(name, value)` pairs.
@@ -221,8 +239,9 @@ fn wait_ready(stdout: std::process::ChildStdout) -> Result<u16, String> {
         .map_err(|_| format!("no `ready` within {STARTUP:?}"))?
 }
 
-/// HTTP/1.1 with `Connection: close`: write the request, read to EOF, split it up.
-fn http_request(
+/// HTTP/1.1 with `Connection: close` to 127.0.0.1:`port`: write the request, read to
+/// EOF, split it up.
+pub(crate) fn http_request(
     port: u16,
     method: &str,
     path: &str,
