@@ -126,34 +126,34 @@ pub async fn session_layer(
     }
 }
 
-/// **The Flask-Session seam.** Sessions in Flask-Session's Redis records need
+/// **The Flask-Session seam.** Sessions in Flask-Session's Redis records, through
 /// `flagon::store::flask_session::FlaskSessionRedisStore` (cargo feature
-/// `flask-session`), which this build does not have yet, so this refuses to start rather
+/// `flask-session`). A build without that feature refuses to start in this mode rather
 /// than silently falling back to cookies (the two halves would then not share sessions).
-///
-/// When that store is in the crate, this body becomes the `#[cfg(not(feature =
-/// "flask-session"))]` branch and the `#[cfg(feature = "flask-session")]` one is:
-///
-/// ```ignore
-/// use flagon::store::flask_session::{FlaskSessionOptions, FlaskSessionRedisStore};
-/// let options = FlaskSessionOptions::default()
-///     .key_prefix(key_prefix)
-///     .use_signer(use_signer);
-/// let store = FlaskSessionRedisStore::connect_with(url, options).await?;
-/// Ok(SessionLayer::new(config)?.with_store(store))
-/// ```
 async fn flask_session_layer(
     config: SessionConfig,
     url: &str,
     key_prefix: &str,
     use_signer: bool,
 ) -> Result<SessionLayer, Box<dyn std::error::Error>> {
-    let _ = (config, key_prefix, use_signer);
-    Err(format!(
-        "SESSION_STORE=flask-session+{url}: this build of flagon is not built with feature \
-         flask-session (Flask-Session's Redis store); use SESSION_STORE=cookie"
-    )
-    .into())
+    #[cfg(feature = "flask-session")]
+    {
+        use flagon::store::flask_session::{FlaskSessionOptions, FlaskSessionRedisStore};
+        let options = FlaskSessionOptions::default()
+            .key_prefix(key_prefix)
+            .use_signer(use_signer);
+        let store = FlaskSessionRedisStore::connect_with(url, options).await?;
+        Ok(SessionLayer::new(config)?.with_store(store))
+    }
+    #[cfg(not(feature = "flask-session"))]
+    {
+        let _ = (config, key_prefix, use_signer);
+        Err(format!(
+            "SESSION_STORE=flask-session+{url}: this build of flagon is not built with feature \
+             flask-session (Flask-Session's Redis store); add `--features flask-session`"
+        )
+        .into())
+    }
 }
 
 /// Flask-Login's and Flask-WTF's settings with their defaults, under `key`.

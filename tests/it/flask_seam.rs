@@ -126,6 +126,31 @@ impl Env {
     }
 }
 
+/// Deletes this seam's Flask-Session records (they would live for 31 days).
+#[cfg(feature = "flask-session")]
+impl Drop for Env {
+    fn drop(&mut self) {
+        let (Some(store), Some(prefix)) =
+            (self.get("SESSION_STORE"), self.get("SESSION_KEY_PREFIX"))
+        else {
+            return;
+        };
+        let Some(url) = store.strip_prefix("flask-session+") else {
+            return;
+        };
+        let Ok(mut redis) = redis::Client::open(url).and_then(|c| c.get_connection()) else {
+            return;
+        };
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{prefix}*"))
+            .query(&mut redis)
+            .unwrap_or_default();
+        if !keys.is_empty() {
+            let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query(&mut redis);
+        }
+    }
+}
+
 /// Both halves with the same secret key and session settings.
 struct Seam {
     flask: FlaskPeer,
@@ -582,6 +607,19 @@ macro_rules! seam_tests {
 }
 
 seam_tests!(cookie, &[("SESSION_STORE", "cookie")]);
+#[cfg(feature = "flask-session")]
+seam_tests!(
+    flask_session,
+    &[("SESSION_STORE", "flask-session+redis://127.0.0.1:6379")]
+);
+#[cfg(feature = "flask-session")]
+seam_tests!(
+    flask_session_signed,
+    &[
+        ("SESSION_STORE", "flask-session+redis://127.0.0.1:6379"),
+        ("SESSION_USE_SIGNER", "true"),
+    ]
+);
 
 /// The Rust half's settings, without Python: `SESSION_STORE` and Flask-Session's
 /// settings, and a clear refusal of the Flask-Session store in this build.
@@ -645,11 +683,24 @@ async fn store_settings_come_from_the_environment() {
         let error = Store::from_env(env(vars)).unwrap_err();
         assert!(error.starts_with(names), "{error}");
     }
-    let error = example::session_layer(&key(), &redis).await.unwrap_err();
-    assert!(
-        error
-            .to_string()
-            .contains("not built with feature flask-session"),
-        "{error}"
-    );
+    #[cfg(not(feature = "flask-session"))]
+    {
+        let error = example::session_layer(&key(), &redis).await.unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("not built with feature flask-session"),
+            "{error}"
+        );
+    }
+    #[cfg(feature = "flask-session")]
+    {
+        let _ = redis;
+        let unreachable = Store::FlaskSessionRedis {
+            url: "redis://127.0.0.1:1".into(),
+            key_prefix: "session:".into(),
+            use_signer: false,
+        };
+        assert!(example::session_layer(&key(), &unreachable).await.is_err());
+    }
 }

@@ -5,12 +5,14 @@ mod support;
 #[cfg(feature = "actix")]
 mod actix_scenarios;
 
+#[cfg(all(feature = "redis", feature = "postgres"))]
+mod faults;
 #[cfg(all(feature = "flask-login", feature = "csrf", feature = "axum"))]
 mod flask_login;
-#[cfg(all(feature = "flask-session", feature = "axum"))]
-mod flask_session;
 #[cfg(all(feature = "flask-login", feature = "csrf", feature = "axum"))]
 mod flask_seam;
+#[cfg(all(feature = "flask-session", feature = "axum"))]
+mod flask_session;
 mod fuzz_regressions;
 mod interop;
 mod login_example;

@@ -1,5 +1,7 @@
 //! Shared helpers for the integration tests.
 
+#[cfg(all(feature = "redis", feature = "postgres"))]
+pub(crate) mod fault_proxy;
 pub(crate) mod flask_peer;
 pub(crate) mod http;
 #[cfg(feature = "redis")]
