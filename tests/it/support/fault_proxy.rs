@@ -61,12 +61,19 @@ impl FaultProxy {
                 };
                 let (cr, cw) = client.into_split();
                 let (sr, sw) = server.into_split();
-                let up = tokio::spawn(forward(cr, sw, f.clone(), seed.clone()));
-                let down = tokio::spawn(forward(sr, cw, f.clone(), seed.clone()));
+                // One task per connection: when either side ends, both sockets close
+                // (a server waiting for a black-holed handshake would otherwise keep its
+                // side open for its own timeout, and this process's descriptors with it).
+                let (f, seed) = (f.clone(), seed.clone());
+                let conn = tokio::spawn(async move {
+                    tokio::select! {
+                        () = forward(cr, sw, f.clone(), seed.clone()) => {}
+                        () = forward(sr, cw, f, seed) => {}
+                    }
+                });
                 let mut open = c.lock().unwrap();
                 open.retain(|h| !h.is_finished());
-                open.push(up.abort_handle());
-                open.push(down.abort_handle());
+                open.push(conn.abort_handle());
             }
         });
         FaultProxy {
