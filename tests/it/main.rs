@@ -30,6 +30,13 @@ mod promises;
 mod proptests;
 mod save_rules;
 mod scenarios;
+#[cfg(all(
+    feature = "memory",
+    feature = "sqlite",
+    feature = "redis",
+    feature = "postgres"
+))]
+mod soak;
 #[cfg(feature = "memory")]
 mod store_scenarios;
 #[cfg(feature = "test-util")]
