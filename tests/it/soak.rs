@@ -130,16 +130,22 @@ async fn soak(mode: &str, layer: SessionLayer, requests: u64) {
             done.clone(),
         )));
     }
-    // RSS once the first tenth is through (after warm-up), and at the end.
-    while done.load(Ordering::Relaxed) < per_client * CLIENTS / 10 {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // RSS at every tenth of the run; the first tenth is the warm-up.
+    let mut samples = Vec::new();
+    for tenth in 1..10 {
+        while done.load(Ordering::Relaxed) < per_client * CLIENTS * tenth / 10 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        samples.push(rss_kib());
     }
-    let warm = rss_kib();
+    let warm = samples[0];
     let mut unexpected = 0;
     for task in tasks {
         unexpected += task.await.expect("a client panicked");
     }
     let end = rss_kib();
+    samples.push(end);
+    eprintln!("[soak {mode}] RSS at each tenth (KiB): {samples:?}");
     let total = per_client * CLIENTS;
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
@@ -167,7 +173,11 @@ async fn soak_the_login_example_on_every_store() {
         SessionConfig::new(Key::new("soak: a long enough secret key for tests").unwrap())
             .secure(false)
     };
-    soak("cookie", SessionLayer::new(config()).unwrap(), requests).await;
+    let only = std::env::var("FLAGON_SOAK_MODES").unwrap_or_default();
+    let wanted = |mode: &str| only.is_empty() || only.split(',').any(|m| m == mode);
+    if wanted("cookie") {
+        soak("cookie", SessionLayer::new(config()).unwrap(), requests).await;
+    }
     for spec in [
         "memory".to_owned(),
         format!("sqlite:{}", db.display()),
@@ -175,6 +185,9 @@ async fn soak_the_login_example_on_every_store() {
         "postgres://postgres@127.0.0.1:5432/test".to_owned(),
     ] {
         let kind = spec.split(':').next().unwrap().to_owned();
+        if !wanted(&kind) {
+            continue;
+        }
         let store = match AnyStore::connect(&spec).await {
             Ok(store) => store,
             Err(e) => {
