@@ -5,6 +5,8 @@ mod support;
 #[cfg(feature = "actix")]
 mod actix_scenarios;
 
+#[cfg(feature = "axum")]
+mod flask_diff;
 #[cfg(all(feature = "flask-login", feature = "csrf", feature = "axum"))]
 mod flask_login;
 mod fuzz_regressions;
