@@ -42,8 +42,16 @@ const REPO: &str = env!("CARGO_MANIFEST_DIR");
 /// `(label, interpreter)` for every Flask version to compare against.
 fn pythons() -> Vec<(String, PathBuf)> {
     if let Some(list) = std::env::var_os("FLAGON_DIFF_PYTHONS").filter(|v| !v.is_empty()) {
+        // `.venv-diff/flask-3.1/bin/python` is labelled `flask-3.1`.
         return std::env::split_paths(&list)
-            .map(|p| (p.display().to_string(), p))
+            .map(|p| {
+                let venv = p.parent().and_then(Path::parent).and_then(Path::file_name);
+                let label = venv.map_or_else(
+                    || p.display().to_string(),
+                    |v| v.to_string_lossy().into_owned(),
+                );
+                (label, p)
+            })
             .collect();
     }
     let dir = Path::new(REPO).join(".venv-diff");
