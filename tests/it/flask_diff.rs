@@ -7,6 +7,8 @@
 //!   agree on every one, and flagon re-signing the session must give Flask's bytes;
 //! * cookies flagon signed are opened by Flask's `open_session`: every one must load, to
 //!   the tagged JSON flagon wrote, and Flask re-signing it must give flagon's bytes;
+//! * random floats (half of them where two shortest digit strings tie) are written as
+//!   Python's `json.dumps` writes them;
 //! * a corpus of malformed and crafted inputs (mutated cookies, validly signed payloads
 //!   Flask never writes, whole `Cookie` headers) gets the same accept/reject decision from
 //!   both, except where a documented divergence (SECURITY.md §8, DV1–DV11) says
@@ -242,6 +244,33 @@ fn flagon_written_cookies_load_identically_in_flask() {
             &failures[..failures.len().min(5)]
         );
     }
+}
+
+#[test]
+fn floats_are_written_as_python_writes_them() {
+    let n = count("FLAGON_DIFF_FLOATS", 20_000);
+    let (label, python) = pythons().into_iter().next_back().expect("a Python");
+    let cases = worker(&python, &["floats", "--n", &n.to_string()], b"");
+    let mut failures = Vec::new();
+    for case in &cases {
+        let bits = case["bits"].as_u64().expect("bits");
+        let want = text(case, "json");
+        let mut map = Map::new();
+        map.insert("f".into(), Value::Float(f64::from_bits(bits)));
+        let got = flask::to_tagged_json(&map);
+        if got != format!("{{\"f\":{want}}}") {
+            failures.push(format!("{bits:#x}: flagon {got}, Python {want}"));
+        }
+    }
+    report(&format!(
+        "floats {label}: {}/{n} written as Python's json.dumps writes them",
+        n - failures.len()
+    ));
+    assert!(
+        failures.is_empty(),
+        "{:#?}",
+        &failures[..failures.len().min(5)]
+    );
 }
 
 /// The divergence that explains Flask accepting what flagon refuses, per family (DV7,

@@ -8,6 +8,8 @@ Reads and writes JSON lines, so ten thousand cases cost one interpreter start:
                                         {"outcome", "tagged", "resigned"} per line
     worker.py corpus --n N --seed S     malformed and crafted inputs with Flask's verdict:
                                         {"family", "value" | "header", "outcome", "tagged"}
+    worker.py floats --n N --seed S     random floats as `json.dumps` writes them:
+                                        {"bits" (the IEEE 754 bits), "json"}
 
 Common options: --secret (the app's SECRET_KEY), --now (Unix seconds: the fixed clock
 itsdangerous reads for signing and for ages), --max-age (PERMANENT_SESSION_LIFETIME).
@@ -412,9 +414,21 @@ def corpus(app: Flask, args, out) -> None:
                               "tagged": text}) + "\n")
 
 
+def floats(app: Flask, args, out) -> None:
+    """Random floats with Python's repr, half of them where shortest-digit ties occur."""
+    r = random.Random(args.seed)
+    for _ in range(args.n):
+        if r.random() < 0.5:
+            x = rand_float(r)
+        else:
+            x = math.ldexp(r.getrandbits(53) | (1 << 52), r.randint(-8, 12))
+        out.write(json.dumps({"bits": struct.unpack("<Q", struct.pack("<d", x))[0],
+                              "json": json.dumps(x)}) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("phase", choices=["gen", "load", "corpus", "version"])
+    parser.add_argument("phase", choices=["gen", "load", "corpus", "floats", "version"])
     parser.add_argument("--n", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--secret", default="differential secret")
@@ -429,7 +443,7 @@ def main() -> None:
         return
     app = make_app(args.secret, args.max_age)
     _NOW[0] = args.now
-    {"gen": gen, "load": load, "corpus": corpus}[args.phase](app, args, out)
+    {"gen": gen, "load": load, "corpus": corpus, "floats": floats}[args.phase](app, args, out)
     out.flush()
 
 
