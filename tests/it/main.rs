@@ -2,6 +2,8 @@
 
 mod support;
 
+mod a_log_capture;
+
 #[cfg(feature = "actix")]
 mod actix_scenarios;
 
@@ -9,6 +11,7 @@ mod actix_scenarios;
 mod flask_diff;
 #[cfg(all(feature = "flask-login", feature = "csrf", feature = "axum"))]
 mod flask_login;
+mod fuzz_hooks;
 mod fuzz_regressions;
 mod interop;
 mod login_example;
