@@ -46,7 +46,7 @@ fn chunk<'a>(data: &mut &'a [u8]) -> &'a [u8] {
 }
 
 /// Byte 0: flags (secure, http_only, partitioned, domain present, expires present,
-/// SameSite in bits 5–6, "names from a list" in bit 7); bytes 1..9: expiry; then
+/// SameSite in bits 5–6, "names from a list" in bit 7); bytes 1..9: expiry (see below); then
 /// length-prefixed name, domain, path and value.
 pub fn cookie_case(data: &[u8]) -> CookieCase {
     let flags = data.first().copied().unwrap_or(0);
@@ -90,7 +90,16 @@ pub fn cookie_case(data: &[u8]) -> CookieCase {
             _ => Some(SameSite::None),
         },
         value,
-        expires: (flags & 16 != 0).then(|| u64::from_be_bytes(be)),
+        // With the top bit set the expiry is taken as it is (far beyond year 9999);
+        // otherwise it is a time HTTP dates can name, so the date writer is exercised.
+        expires: (flags & 16 != 0).then(|| {
+            let raw = u64::from_be_bytes(be);
+            if raw >> 63 == 1 {
+                raw
+            } else {
+                raw % (LAST_EXPIRES + 1)
+            }
+        }),
     }
 }
 
@@ -198,13 +207,10 @@ pub fn parse_imf_fixdate(text: &str) -> Option<u64> {
     if year < 1970 || day == 0 || day > days_in_month(year, month) {
         return None;
     }
-    let mut days = 0u64;
-    for y in 1970..year {
-        days += if leap(y) { 366 } else { 365 };
-    }
-    for mo in 1..month {
-        days += days_in_month(year, mo);
-    }
+    // Whole years since 1970 (leap days counted by the Gregorian rule), then months.
+    let before = |y: u64| y / 4 - y / 100 + y / 400;
+    let mut days = (year - 1970) * 365 + before(year - 1) - before(1969);
+    days += (1..month).map(|mo| days_in_month(year, mo)).sum::<u64>();
     days += day - 1;
     if DAYS[(days % 7) as usize] != &text[..3] {
         return None;
