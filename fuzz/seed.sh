@@ -78,5 +78,45 @@ put("decode_signed", signed(5, b"{}", age=2**64 - 1))
 # tagged_roundtrip reads `arbitrary` bytes: a few shapes to start from.
 for i in range(8):
     put("tagged_roundtrip", bytes(range(i * 32, i * 32 + 32)))
+
+# cookie_header: selector byte 0 is the name `session`; fields split on newlines.
+headers = [
+    "a=1; session=v; b=2", "session=A; session=B", "=session=x\n\"session\"=y",
+    " \tsession =  \"v\" \t", "junk; o=%E0%A4%A; session=v", "$Version=1; session=\"x\"",
+]
+for text in headers:
+    put("cookie_header", b"\x00" + text.encode())
+put("cookie_header", b"\x00" + ("\u00a0session=x; \u2000session=y").encode())
+for v in json.load(open(vectors, encoding="utf-8")):
+    if v.get("cookie") and v.get("kind") == "valid":
+        put("cookie_header", b"\x00session=" + v["cookie"].encode("utf-8", "surrogatepass"))
+        break
+
+# set_cookie: flags, 8-byte expiry, then name, domain, path, value (length-prefixed).
+def cookie_case(flags, expires, *chunks):
+    data = bytes([flags]) + struct.pack(">Q", expires)
+    for c in chunks:
+        data += bytes([len(c)]) + c
+    return data
+put("set_cookie", cookie_case(2, 0, b"session", b"", b"/", b"eyJhIjoxfQ.ZVPxAA.sig"))
+put("set_cookie", cookie_case(1 | 2 | 4 | 8 | 16 | 64, NOW, b"sid", b".example.com:8080", b"/app x", b"v"))
+put("set_cookie", cookie_case(128 | 1 | 2 | 16, 2**64 - 1, b"\x01", b"", b"/", b"abc"))
+
+# store_record: 0 value text, 1 Redis hash (8-byte now, then fields), 2 row times.
+for text in [b"1", b"\"s\"", b'{" t":[1,2]}', b'{" b":"AAE="}', b"NaN", b"[[[]]]"]:
+    put("store_record", b"\x00" + text)
+def hash_case(now, *pairs):
+    data = b"\x01" + struct.pack(">Q", now)
+    for kind, field, value in pairs:
+        data += bytes([kind]) + (bytes([len(field)]) + field if kind in (3, 5) else b"")
+        data += bytes([len(value)]) + value
+    return data
+put("store_record", hash_case(50, (0, b"", b"5"), (1, b"", b"100"), (3, b"a", b"1")))
+put("store_record", hash_case(50, (0, b"", b"5"), (1, b"", b"100"), (2, b"", b"1")))
+put("store_record", b"\x02" + struct.pack(">q", -1))
+
+# session_id: 0 raw id cookie, 1 id + time (+ a byte to change).
+put("session_id", b"\x00" + b"A" * 32 + b".ZVPxAA." + b"A" * 27)
+put("session_id", b"\x01" + bytes(range(24)) + struct.pack(">Q", NOW) + b"\x05\x01")
 print(f"seeded from {count} vector cookies into {out}")
 PY

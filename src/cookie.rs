@@ -120,8 +120,10 @@ impl CookieWriter {
         out.push_str(&self.domain);
         if let Some(expires) = expires {
             out.push_str("; Expires=");
-            let at = UNIX_EPOCH + Duration::from_secs(expires);
-            out.push_str(&httpdate::fmt_http_date(at.max(UNIX_EPOCH)));
+            // An HTTP date has four year digits: a later expiry (a lifetime of thousands
+            // of years) is written as the last one instead of panicking in `httpdate`.
+            let at = UNIX_EPOCH + Duration::from_secs(expires.min(LAST_HTTP_DATE));
+            out.push_str(&httpdate::fmt_http_date(at));
         }
         out.push_str(&self.tail);
     }
@@ -132,6 +134,9 @@ impl CookieWriter {
         &self.deletion
     }
 }
+
+/// 9999-12-31T23:59:59Z, the last instant an HTTP date can name.
+const LAST_HTTP_DATE: u64 = 253_402_300_799;
 
 /// Werkzeug's path quoting: everything but letters, digits and `-._~%!$&'()*+,/:=@` as `%XX`.
 fn encode_path(path: &str) -> String {
@@ -204,6 +209,17 @@ mod tests {
             CookieWriter::new(&custom).set_cookie("V", None),
             "sid=V; Domain=ExAmple.com; Secure; Path=/a%20b%3Bc; SameSite=Lax; Partitioned"
         );
+    }
+
+    #[test]
+    fn expiry_beyond_year_9999_is_written_as_the_last_http_date() {
+        let w = CookieWriter::new(&SessionConfig::flask(Key::new("k").unwrap()));
+        for expires in [LAST_HTTP_DATE, LAST_HTTP_DATE + 1, u64::MAX] {
+            assert_eq!(
+                w.set_cookie("V", Some(expires)),
+                "session=V; Expires=Fri, 31 Dec 9999 23:59:59 GMT; HttpOnly; Path=/"
+            );
+        }
     }
 
     #[test]

@@ -2,9 +2,12 @@
 
 use std::fmt;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-use crate::key::random_bytes;
+use crate::flask::signer::{self, Expiry};
+use crate::key::{random_bytes, Key, KeyRing, Purpose};
 
 /// Bytes of randomness in a session id (192 bits).
 const ID_BYTES: usize = 24;
@@ -90,6 +93,30 @@ impl SessionId {
             Repr::Flagon(bytes) => StoreKey(Sha256::digest(bytes).into()),
             Repr::FlaskSession(bytes) => StoreKey(*bytes),
         }
+    }
+
+    /// The value of the id cookie: the id in base64url, signed at `now` with the
+    /// session-id purpose of `key`.
+    pub(crate) fn sign_cookie(&self, key: &Key, now: u64) -> String {
+        let payload = URL_SAFE_NO_PAD.encode(self.as_bytes());
+        signer::sign(key, Purpose::SessionId, &payload, now)
+    }
+
+    /// The id in a signed id cookie value, and whether a fallback key signed it. The
+    /// error is a reason for the logs; it never holds the value.
+    pub(crate) fn verify_cookie(
+        value: &[u8],
+        keys: &KeyRing,
+        expiry: Expiry,
+        max_len: usize,
+    ) -> Result<(SessionId, bool), String> {
+        let unsigned = signer::unsign(value, keys, Purpose::SessionId, expiry, max_len)
+            .map_err(|e| e.to_string())?;
+        let raw = URL_SAFE_NO_PAD
+            .decode(unsigned.payload)
+            .map_err(|_| "id is not base64url".to_owned())?;
+        let id = SessionId::from_bytes(&raw).ok_or_else(|| "id has the wrong length".to_owned())?;
+        Ok((id, unsigned.key_index > 0))
     }
 }
 

@@ -25,6 +25,8 @@ pub mod error;
 pub mod flask;
 #[cfg(feature = "flask-login")]
 pub mod flask_login;
+#[doc(hidden)]
+pub mod fuzz_hooks;
 pub mod id;
 pub mod key;
 mod scratch;

@@ -3,17 +3,14 @@
 
 use std::future::Future;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use std::sync::Arc;
 
 use http::StatusCode;
 
 use super::sid_cookie;
 use super::{cookie_expiry, store_expiry, Failure, Loaded, Opened, Origin, Outcome, Shared};
-use crate::flask::signer::{self, Expiry};
+use crate::flask::signer::Expiry;
 use crate::id::{IdScheme, SessionId};
-use crate::key::Purpose;
 use crate::session::{Lifecycle, Session, State};
 use crate::store::dyn_store::DynStore;
 use crate::store::{Applied, Created, Record, StoreError};
@@ -122,22 +119,8 @@ where
         clock_skew: config.clock_skew.as_secs(),
     };
     shared.candidates(cookie_headers).filter_map(move |value| {
-        let checked = signer::unsign(
-            value,
-            &config.keys,
-            Purpose::SessionId,
-            expiry,
-            config.limits.max_cookie_len,
-        )
-        .map_err(|e| e.to_string())
-        .and_then(|unsigned| {
-            let raw = URL_SAFE_NO_PAD
-                .decode(unsigned.payload)
-                .map_err(|_| "id is not base64url".to_owned())?;
-            let id =
-                SessionId::from_bytes(&raw).ok_or_else(|| "id has the wrong length".to_owned())?;
-            Ok((id, unsigned.key_index > 0))
-        });
+        let checked =
+            SessionId::verify_cookie(value, &config.keys, expiry, config.limits.max_cookie_len);
         match checked {
             Ok(found) => Some(found),
             Err(reason) => {
@@ -335,13 +318,7 @@ fn id_cookie(shared: &Shared, id: &SessionId, state: &State, now: u64) -> String
     if shared.id_scheme != IdScheme::Flagon {
         return sid_cookie::write(shared, id, state, now);
     }
-    let payload = URL_SAFE_NO_PAD.encode(id.as_bytes());
-    let value = signer::sign(
-        shared.config.keys.current(),
-        Purpose::SessionId,
-        &payload,
-        now,
-    );
+    let value = id.sign_cookie(shared.config.keys.current(), now);
     shared
         .writer
         .set_cookie(&value, cookie_expiry(&shared.config, state, now))

@@ -85,7 +85,10 @@ pub(crate) fn write_float(out: &mut String, x: f64) {
     let sci = format!("{:e}", x.abs());
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(|&c| c != '.').collect();
+    let mut digits: String = mantissa.chars().filter(|&c| c != '.').collect();
+    if let Some(even) = tie_to_even(x.abs(), &digits, exp) {
+        digits = even;
+    }
     if x.is_sign_negative() {
         out.push('-');
     }
@@ -100,6 +103,43 @@ pub(crate) fn write_float(out: &mut String, x: f64) {
         let sign = if exp < 0 { '-' } else { '+' };
         let _ = write!(out, "e{sign}{:02}", exp.unsigned_abs());
     }
+}
+
+/// Python's `repr` (David Gay's shortest digits) settles a tie between two shortest
+/// digit strings, equally far from the exact value, on the one ending in an even digit;
+/// Rust's `{:e}` takes the upper one. `167216579459618.625` is `…618.62` in Python and
+/// `…618.63` in Rust: both read back as the same float, but the bytes differ.
+///
+/// Returns the even neighbour when `digits` (the shortest digits of `ax`, decimal
+/// exponent `exp`) is the odd side of such a tie.
+fn tie_to_even(ax: f64, digits: &str, exp: i32) -> Option<String> {
+    let k = digits.len();
+    // Two k-digit strings can both read back as `ax` only when 10^-k is below its
+    // relative spacing (2^-52): k ≥ 16. And an even last digit is already Python's.
+    if k < 16 || digits.as_bytes()[k - 1] % 2 == 0 {
+        return None;
+    }
+    // Exact digits well past where a non-tie shows a non-zero digit (the expansion's
+    // granularity is about one ulp, within 20 significant digits).
+    let exact = format!("{:.40e}", ax);
+    let (mantissa, e) = exact.split_once('e')?;
+    if e.parse::<i32>().ok()? != exp {
+        return None;
+    }
+    let d: Vec<u8> = mantissa.bytes().filter(|&b| b != b'.').collect();
+    if d[k] != b'5' || d[k + 1..].iter().any(|&b| b != b'0') {
+        return None;
+    }
+    let mut even = d[..k].to_vec();
+    if even[k - 1] % 2 == 1 {
+        if even[k - 1] == b'9' {
+            return None;
+        }
+        even[k - 1] += 1;
+    }
+    let even = String::from_utf8(even).ok()?;
+    let text = format!("{}.{}e{exp}", &even[..1], &even[1..]);
+    (text.parse::<f64>().ok()? == ax).then_some(even)
 }
 
 /// `digits` × 10^(exp − len + 1) written without an exponent (−4 ≤ exp < 16).
@@ -170,6 +210,18 @@ mod tests {
             (5e-324, "5e-324"),
             (f64::MAX, "1.7976931348623157e+308"),
             (12345678901234567890.0, "1.2345678901234567e+19"),
+            // Ties between two shortest digit strings go to the even one, as in Python.
+            (167_216_579_459_618.625, "167216579459618.62"),
+            (1_427_846_223_293_148.25, "1427846223293148.2"),
+            (12608847320941.562, "12608847320941.562"),
+            (1611120372780842.8, "1611120372780842.8"),
+            (1097864108483647.8, "1097864108483647.8"),
+            (850883551102002.8, "850883551102002.8"),
+            (753025398965400.2, "753025398965400.2"),
+            (1104486134611103.2, "1104486134611103.2"),
+            (278329546869471.62, "278329546869471.62"),
+            (85573699638283.12, "85573699638283.12"),
+            (-1215918441116548.2, "-1215918441116548.2"),
             (f64::NAN, "NaN"),
             (f64::INFINITY, "Infinity"),
             (f64::NEG_INFINITY, "-Infinity"),

@@ -378,7 +378,7 @@ impl SessionStore for PostgresStore {
         now: u64,
     ) -> Result<Applied, StoreError> {
         let (k, e, n) = (
-            &key.as_bytes()[..],
+            Redacted(&key.as_bytes()[..]),
             to_sql_time(expires_at),
             to_sql_time(now),
         );

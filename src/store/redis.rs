@@ -29,7 +29,7 @@ use super::{Applied, Changes, Created, Record, SessionStore, StoreError};
 use crate::id::StoreKey;
 
 pub(in crate::store) mod conn;
-mod fields;
+pub(crate) mod fields;
 mod scripts;
 
 use conn::{Conn, Link, Source};

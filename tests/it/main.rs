@@ -2,17 +2,22 @@
 
 mod support;
 
+mod a_log_capture;
+
 #[cfg(feature = "actix")]
 mod actix_scenarios;
 
 #[cfg(all(feature = "redis", feature = "postgres"))]
 mod faults;
+#[cfg(feature = "axum")]
+mod flask_diff;
 #[cfg(all(feature = "flask-login", feature = "csrf", feature = "axum"))]
 mod flask_login;
 #[cfg(all(feature = "flask-login", feature = "csrf", feature = "axum"))]
 mod flask_seam;
 #[cfg(all(feature = "flask-session", feature = "axum"))]
 mod flask_session;
+mod fuzz_hooks;
 mod fuzz_regressions;
 mod interop;
 mod login_example;

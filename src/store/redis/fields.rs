@@ -72,7 +72,7 @@ const NOT_A_HASH: StoreError = StoreError::Corrupt("a redis session reply is not
 
 /// An `HGETALL` reply (a flat array in RESP2, a map in RESP3) as a record, or `None` if
 /// the hash is sealed, expired or empty.
-pub(super) fn reply_to_record(reply: RedisValue, now: u64) -> Result<Option<Record>, StoreError> {
+pub(crate) fn reply_to_record(reply: RedisValue, now: u64) -> Result<Option<Record>, StoreError> {
     let mut hash = Hash::default();
     match reply {
         RedisValue::Array(items) => {

@@ -4,6 +4,7 @@
 pub(crate) mod fault_proxy;
 pub(crate) mod flask_peer;
 pub(crate) mod http;
+pub(crate) mod log_capture;
 #[cfg(feature = "redis")]
 pub(crate) mod redis_cluster;
 #[cfg(feature = "redis")]
