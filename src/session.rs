@@ -142,6 +142,20 @@ impl Session {
         }
     }
 
+    /// An empty session that belongs to no request: nothing it holds is ever saved.
+    ///
+    /// For unit tests of code that takes a [`Session`], and for examples.
+    ///
+    /// ```
+    /// let session = flagon::Session::detached();
+    /// session.insert("n", 1)?;
+    /// assert_eq!(session.get::<i64>("n")?, Some(1));
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
+    pub fn detached() -> Session {
+        Session::from_state(State::default(), None)
+    }
+
     /// Takes the state back for saving; the handle's clones see an empty session after.
     pub(crate) fn take_state(&self) -> State {
         std::mem::take(&mut *self.lock_untracked())
@@ -175,6 +189,28 @@ impl Session {
             .get(key)
             .map(|value| from_value(value).map_err(|source| value_error(key, source)))
             .transpose()
+    }
+
+    /// Is the value under `key` truthy as in Python (`if session.get(key):`)? An absent
+    /// key is false.
+    ///
+    /// Use this for flags a Flask app may have written: Flask code stores `True`, `1`,
+    /// `"yes"` or a user id interchangeably, and [`get::<bool>`](Self::get) would fail on
+    /// all but the first. Falsy are `None`, `False`, zero and empty strings and containers,
+    /// as in Python; see [`Value::is_truthy`].
+    ///
+    /// ```
+    /// # fn demo(session: flagon::Session) -> Result<(), flagon::SessionError> {
+    /// assert!(!session.is_truthy("logged_in"));   // absent
+    /// session.insert("logged_in", 1)?;            // as a Flask app might have written it
+    /// assert!(session.is_truthy("logged_in"));
+    /// session.insert("logged_in", "")?;
+    /// assert!(!session.is_truthy("logged_in"));
+    /// # Ok(()) }
+    /// # demo(flagon::Session::detached()).unwrap();
+    /// ```
+    pub fn is_truthy(&self, key: &str) -> bool {
+        self.lock().data.get(key).is_some_and(Value::is_truthy)
     }
 
     /// A copy of the raw [`Value`] under `key`, with Python's types intact.
@@ -304,10 +340,22 @@ impl Session {
         Ok(())
     }
 
-    /// Adds a message for the next request (Flask's `flash(message, category)`).
+    /// Adds a message for the next request: Flask's `flash(message, category)`, with the
+    /// arguments in Flask's order. Flask's default category is `"message"`.
     ///
     /// Stored as Flask does, so a Flask view's `get_flashed_messages()` sees it.
-    pub fn flash(&self, category: &str, message: &str) {
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// session.flash("Saved.", "message");      // flash('Saved.')
+    /// session.flash("Wrong password.", "error"); // flash('Wrong password.', 'error')
+    /// assert_eq!(
+    ///     session.take_flashes(),
+    ///     [("message".to_owned(), "Saved.".to_owned()),
+    ///      ("error".to_owned(), "Wrong password.".to_owned())]
+    /// );
+    /// ```
+    pub fn flash(&self, message: &str, category: &str) {
         let mut state = self.lock();
         let entry = Value::Tuple(vec![category.into(), message.into()]);
         let mut flashes = match state.data.get(FLASHES_KEY) {
@@ -413,8 +461,8 @@ mod tests {
     #[test]
     fn flashes_are_flask_tuples() {
         let s = session(&[]);
-        s.flash("message", "Saved");
-        s.flash("error", "Oops");
+        s.flash("Saved", "message");
+        s.flash("Oops", "error");
         assert_eq!(
             s.get_value(FLASHES_KEY),
             Some(Value::List(vec![
