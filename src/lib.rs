@@ -1,10 +1,16 @@
 //! # flagon: Flask-style sessions for Rust web applications
 //!
-//! flagon gives axum handlers the `session` object Flask users know: a dict-like store
-//! that persists across requests in a cookie signed with your secret key, or on the
-//! server in a store. The cookie is Flask's own format, byte for byte, so a Rust service
-//! and a Flask app with the same `SECRET_KEY` share one login.
+//! flagon gives axum and actix-web handlers the `session` object Flask users know: a
+//! dict-like store that persists across requests in a cookie signed with your secret
+//! key, or on the server in a store. The cookie is Flask's own format, byte for byte, so
+//! a Rust service and a Flask app with the same `SECRET_KEY` share one login.
+//!
+//! Both frameworks get the same [`Session`] handle from the same engine: on axum, add
+//! `flagon::axum::SessionLayer` to the `Router` (feature `axum`); on actix-web, wrap the
+//! `App` in `flagon::actix::SessionMiddleware` (feature `actix`). Handlers then take
+//! `session: Session` as an argument in either framework.
 #![doc = include_str!("../docs/guide.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // Without a framework adapter (codec-only builds such as the CLI) the engine has no
 // caller; it is still compiled so those builds type-check it.
 #![cfg_attr(
@@ -13,17 +19,21 @@
 )]
 
 #[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
 pub mod actix;
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 pub mod config;
 mod cookie;
 #[cfg(feature = "csrf")]
+#[cfg_attr(docsrs, doc(cfg(feature = "csrf")))]
 pub mod csrf;
 mod engine;
 pub mod error;
 pub mod flask;
 #[cfg(feature = "flask-login")]
+#[cfg_attr(docsrs, doc(cfg(feature = "flask-login")))]
 pub mod flask_login;
 pub mod id;
 pub mod key;
@@ -38,3 +48,13 @@ pub use error::{ConfigError, SessionError};
 pub use key::{Key, KeyRing};
 pub use session::Session;
 pub use value::{BigInt, Map, Value};
+
+/// The README's Rust snippets, compiled as doctests so they stay true.
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
+/// The porting guide's Rust snippets, compiled as doctests.
+#[cfg(all(doctest, feature = "axum", feature = "sqlite"))]
+#[doc = include_str!("../docs/porting.md")]
+struct PortingDoctests;

@@ -8,9 +8,39 @@
 //!
 //! Stores see only a [`StoreKey`], the SHA-256 of the session id: a leaked table holds no
 //! live session tokens.
+#![doc = include_str!("../../docs/stores.md")]
+// The guide's links to feature-gated items: in-crate where the item is compiled in, else
+// to the full documentation.
 #![cfg_attr(
-    all(feature = "memory", feature = "sqlite", feature = "redis", feature = "postgres", feature = "test-util"),
-    doc = include_str!("../../docs/stores.md")
+    any(
+        feature = "memory",
+        feature = "sqlite",
+        feature = "redis",
+        feature = "postgres"
+    ),
+    doc = "[connect]: any::AnyStore::connect"
+)]
+#![cfg_attr(
+    not(any(
+        feature = "memory",
+        feature = "sqlite",
+        feature = "redis",
+        feature = "postgres"
+    )),
+    doc = "[connect]: https://docs.rs/flagon/latest/flagon/store/any/enum.AnyStore.html#method.connect"
+)]
+#![cfg_attr(feature = "test-util", doc = "[conformance]: conformance")]
+#![cfg_attr(
+    not(feature = "test-util"),
+    doc = "[conformance]: https://docs.rs/flagon/latest/flagon/store/conformance/index.html"
+)]
+#![cfg_attr(
+    any(feature = "sqlite", feature = "redis", feature = "postgres"),
+    doc = "[spawn_sweeper]: sweeper::spawn_sweeper"
+)]
+#![cfg_attr(
+    not(any(feature = "sqlite", feature = "redis", feature = "postgres")),
+    doc = "[spawn_sweeper]: https://docs.rs/flagon/latest/flagon/store/sweeper/fn.spawn_sweeper.html"
 )]
 
 pub(crate) mod dyn_store;
@@ -28,20 +58,38 @@ use std::collections::BTreeMap;
     feature = "redis",
     feature = "postgres"
 ))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(
+        feature = "memory",
+        feature = "sqlite",
+        feature = "redis",
+        feature = "postgres"
+    )))
+)]
 pub mod any;
 #[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
 pub(crate) mod codec;
 #[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod conformance;
 #[cfg(feature = "memory")]
+#[cfg_attr(docsrs, doc(cfg(feature = "memory")))]
 pub mod memory;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod postgres;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub mod sqlite;
 #[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "sqlite", feature = "redis", feature = "postgres")))
+)]
 pub mod sweeper;
 
 /// One stored session.
