@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --example login
-//! SECRET_KEY=... PORT=8000 SESSION_STORE=sqlite:sessions.db cargo run --example login
+//! SECRET_KEY=... PORT=8000 SESSION_STORE=sqlite:sessions.db cargo run --example login --features sqlite
 //! cargo run --example login --features redis -- --store redis://127.0.0.1:6379
 //! HOST=0.0.0.0 cargo run --example login      # reachable from other machines
 //! ```
@@ -12,8 +12,8 @@
 //!
 //! `SESSION_STORE` (or `--store`) picks where sessions live; the handlers do not change:
 //! `cookie` (default), `memory`, `sqlite:PATH`, `redis://HOST:PORT`,
-//! `redis+cluster://H1:P1,H2:P2,…` and `postgres://…` (Redis and PostgreSQL need
-//! `--features redis` / `--features postgres`).
+//! `redis+cluster://H1:P1,H2:P2,…` and `postgres://…` (SQLite, Redis and PostgreSQL need
+//! `--features sqlite` / `--features redis` / `--features postgres`).
 
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;

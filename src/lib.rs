@@ -55,6 +55,6 @@ pub use value::{BigInt, Map, Value};
 struct ReadmeDoctests;
 
 /// The porting guide's Rust snippets, compiled as doctests.
-#[cfg(all(doctest, feature = "axum", feature = "sqlite"))]
+#[cfg(all(doctest, feature = "axum"))]
 #[doc = include_str!("../docs/porting.md")]
 struct PortingDoctests;

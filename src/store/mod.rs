@@ -34,14 +34,7 @@
     not(feature = "test-util"),
     doc = "[conformance]: https://docs.rs/flagon/latest/flagon/store/conformance/index.html"
 )]
-#![cfg_attr(
-    any(feature = "sqlite", feature = "redis", feature = "postgres"),
-    doc = "[spawn_sweeper]: sweeper::spawn_sweeper"
-)]
-#![cfg_attr(
-    not(any(feature = "sqlite", feature = "redis", feature = "postgres")),
-    doc = "[spawn_sweeper]: https://docs.rs/flagon/latest/flagon/store/sweeper/fn.spawn_sweeper.html"
-)]
+#![doc = "[spawn_sweeper]: sweeper::spawn_sweeper"]
 
 pub(crate) mod dyn_store;
 
@@ -85,11 +78,6 @@ pub mod redis;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub mod sqlite;
-#[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
-#[cfg_attr(
-    docsrs,
-    doc(cfg(any(feature = "sqlite", feature = "redis", feature = "postgres")))
-)]
 pub mod sweeper;
 
 /// One stored session.
