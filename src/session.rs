@@ -42,6 +42,9 @@ pub(crate) struct State {
     /// Skip recording `changes`: a key and value clone per write nobody would read.
     untracked: bool,
     pub(crate) lifecycle: Lifecycle,
+    /// The response went out and this state was left behind by [`Session::take_state`]:
+    /// a change now is lost, and is logged once.
+    finished: bool,
 }
 
 impl State {
@@ -158,7 +161,11 @@ impl Session {
 
     /// Takes the state back for saving; the handle's clones see an empty session after.
     pub(crate) fn take_state(&self) -> State {
-        std::mem::take(&mut *self.lock_untracked())
+        let left = State {
+            finished: true,
+            ..State::default()
+        };
+        std::mem::replace(&mut *self.lock_untracked(), left)
     }
 
     /// Locks without marking the session accessed (for the engine and `Debug`).
@@ -174,6 +181,21 @@ impl Session {
     fn lock(&self) -> MutexGuard<'_, State> {
         let mut state = self.lock_untracked();
         state.accessed = true;
+        state
+    }
+
+    /// Locks for a change. After the response went out (a clone kept by a spawned task)
+    /// the change cannot be saved any more: say so once, instead of losing it silently.
+    fn lock_for_write(&self) -> MutexGuard<'_, State> {
+        let mut state = self.lock();
+        if state.finished {
+            state.finished = false;
+            tracing::warn!(
+                "session changed after its response was sent (from a spawned task or a clone \
+                 kept past the handler); this and later changes are not saved. Change the \
+                 session before the handler returns"
+            );
+        }
         state
     }
 
@@ -235,13 +257,96 @@ impl Session {
 
     /// Stores a [`Value`] under `key` as is.
     pub fn insert_value(&self, key: &str, value: impl Into<Value>) {
-        self.lock().set(key, value.into());
+        self.lock_for_write().set(key, value.into());
     }
 
     /// Removes `key` and returns its value (`session.pop(key, None)`). Removing an absent
     /// key does not modify the session.
     pub fn remove(&self, key: &str) -> Option<Value> {
-        self.lock().remove(key)
+        self.lock_for_write().remove(key)
+    }
+
+    /// Removes `key` and returns its value converted to `T` (`session.pop(key, None)` for
+    /// a value of known type). Absent, it is `Ok(None)` and nothing changes.
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// session.insert("user_id", 42)?;
+    /// assert_eq!(session.remove_as::<i64>("user_id")?, Some(42));
+    /// assert_eq!(session.remove_as::<i64>("user_id")?, None);
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`SessionError::Value`] when the value does not convert to `T`; it is then left
+    /// in the session.
+    pub fn remove_as<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
+        let mut state = self.lock_for_write();
+        let Some(value) = state.data.get(key) else {
+            return Ok(None);
+        };
+        let typed = from_value(value).map_err(|source| value_error(key, source))?;
+        state.remove(key);
+        Ok(Some(typed))
+    }
+
+    /// Replaces the value under `key` with `f` of it, if there is one; returns whether
+    /// there was. Read, change and write happen under one lock, so clones of this
+    /// session cannot interleave.
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// assert!(!session.update("visits", |n: i64| n + 1)?); // absent: nothing happens
+    /// session.insert("visits", 1)?;
+    /// assert!(session.update("visits", |n: i64| n + 1)?);
+    /// assert_eq!(session.get::<i64>("visits")?, Some(2));
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`SessionError::Value`] when the stored value does not convert to `T` or the new
+    /// one has no session representation; the session is then unchanged.
+    pub fn update<T, F>(&self, key: &str, f: F) -> Result<bool, SessionError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce(T) -> T,
+    {
+        let mut state = self.lock_for_write();
+        let Some(value) = state.data.get(key) else {
+            return Ok(false);
+        };
+        let old = from_value(value).map_err(|source| value_error(key, source))?;
+        let new = to_value(&f(old)).map_err(|source| value_error(key, source))?;
+        state.set(key, new);
+        Ok(true)
+    }
+
+    /// Like [`update`](Self::update), but stores `default` when `key` is absent
+    /// (`session[key] = f(session[key]) if key in session else default`).
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// session.update_or("visits", 1, |n: i64| n + 1)?;
+    /// session.update_or("visits", 1, |n: i64| n + 1)?;
+    /// assert_eq!(session.get::<i64>("visits")?, Some(2));
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As for [`update`](Self::update).
+    pub fn update_or<T, F>(&self, key: &str, default: T, f: F) -> Result<(), SessionError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce(T) -> T,
+    {
+        let mut state = self.lock_for_write();
+        let new = match state.data.get(key) {
+            Some(value) => f(from_value(value).map_err(|source| value_error(key, source))?),
+            None => default,
+        };
+        let new = to_value(&new).map_err(|source| value_error(key, source))?;
+        state.set(key, new);
+        Ok(())
     }
 
     /// Is there a value under `key` (`key in session`)?
@@ -271,7 +376,7 @@ impl Session {
 
     /// Removes every key (`session.clear()`); the cookie is deleted when the response goes out.
     pub fn clear(&self) {
-        self.lock().clear();
+        self.lock_for_write().clear();
     }
 
     /// Is this a permanent session (`session.permanent`)?
@@ -285,13 +390,14 @@ impl Session {
     /// otherwise the browser drops it when it closes. As in Flask this is stored in the
     /// session as `_permanent`.
     pub fn set_permanent(&self, permanent: bool) {
-        self.lock().set(PERMANENT_KEY, Value::Bool(permanent));
+        self.lock_for_write()
+            .set(PERMANENT_KEY, Value::Bool(permanent));
     }
 
     /// Marks the session modified so it is saved (`session.modified = True`), for when
     /// you changed a value in place.
     pub fn mark_modified(&self) {
-        self.lock().modified = true;
+        self.lock_for_write().modified = true;
     }
 
     /// Gives the session a new id while keeping its data, and kills the old id at once.
@@ -301,7 +407,7 @@ impl Session {
     #[doc(alias = "cycle_id")]
     #[doc(alias = "regenerate")]
     pub fn renew(&self) {
-        let mut state = self.lock();
+        let mut state = self.lock_for_write();
         state.modified = true;
         if state.lifecycle != Lifecycle::Purge {
             state.lifecycle = Lifecycle::Renew;
@@ -312,7 +418,7 @@ impl Session {
     /// the cookie deleted. A request that started before and is still running cannot
     /// bring it back.
     pub fn purge(&self) {
-        let mut state = self.lock();
+        let mut state = self.lock_for_write();
         state.clear();
         state.lifecycle = Lifecycle::Purge;
     }
@@ -356,7 +462,7 @@ impl Session {
     /// );
     /// ```
     pub fn flash(&self, message: &str, category: &str) {
-        let mut state = self.lock();
+        let mut state = self.lock_for_write();
         let entry = Value::Tuple(vec![category.into(), message.into()]);
         let mut flashes = match state.data.get(FLASHES_KEY) {
             Some(Value::List(list)) => list.clone(),
@@ -369,7 +475,7 @@ impl Session {
     /// Takes the flashed messages as `(category, message)` pairs, removing them
     /// (Flask's `get_flashed_messages(with_categories=True)`).
     pub fn take_flashes(&self) -> Vec<(String, String)> {
-        let Some(Value::List(list)) = self.lock().remove(FLASHES_KEY) else {
+        let Some(Value::List(list)) = self.lock_for_write().remove(FLASHES_KEY) else {
             return Vec::new();
         };
         list.iter().filter_map(flash_pair).collect()
@@ -473,6 +579,41 @@ mod tests {
         let taken = s.take_flashes();
         assert_eq!(taken[1], ("error".to_owned(), "Oops".to_owned()));
         assert!(s.take_flashes().is_empty());
+    }
+
+    #[test]
+    fn update_helpers_follow_flask_modified_rules() {
+        let s = session(&[("n", Value::Int(1)), ("name", Value::Str("x".into()))]);
+        assert!(s.update("n", |n: i64| n * 10).unwrap());
+        assert_eq!(s.get_value("n"), Some(Value::Int(10)));
+        let err = s.update("name", |n: i64| n + 1).unwrap_err();
+        assert!(err.to_string().contains("\"name\""), "{err}");
+        assert_eq!(s.get_value("name"), Some(Value::Str("x".into())));
+        assert!(s.remove_as::<i64>("name").is_err());
+        assert!(s.contains_key("name"), "a value that did not convert stays");
+        let fresh = session(&[]);
+        assert!(!fresh.update("n", |n: i64| n + 1).unwrap());
+        assert_eq!(
+            flags(&fresh),
+            (true, false),
+            "updating an absent key changes nothing"
+        );
+        fresh.update_or("n", 5, |n: i64| n + 1).unwrap();
+        assert_eq!(fresh.remove_as::<i64>("n").unwrap(), Some(5));
+        assert_eq!(flags(&fresh), (true, true));
+    }
+
+    #[test]
+    fn changes_after_the_response_are_not_saved_and_leave_the_state_finished() {
+        let s = session(&[("a", Value::Int(1))]);
+        let late = s.clone();
+        let saved = s.take_state();
+        assert_eq!(saved.data.len(), 1);
+        assert!(late.lock_untracked().finished);
+        late.insert_value("b", 2);
+        // Logged once: the flag is cleared by the first late write.
+        assert!(!late.lock_untracked().finished);
+        assert_eq!(saved.data.get("b"), None);
     }
 
     #[test]

@@ -122,11 +122,104 @@ async fn every_row_of_flasks_save_table() {
 }
 
 #[actix_web::test]
-async fn missing_middleware_is_a_500_naming_it() {
+async fn missing_middleware_is_a_plain_500_and_the_log_names_it() {
     let app = init_service(App::new().route("/counter", web::get().to(counter))).await;
+    let (logs, _guard) = crate::support::logs::Capture::start();
     let reply = call(&app, "/counter", None).await;
     assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert!(reply.body.contains("SessionMiddleware"), "{}", reply.body);
+    assert_eq!(reply.body, "Internal Server Error\n");
+    assert!(logs.text().contains("SessionMiddleware"), "{}", logs.text());
+}
+
+async fn whoami(request: actix_web::HttpRequest) -> actix_web::Result<String> {
+    use flagon::actix::SessionExt;
+    let session = request.get_session()?;
+    session.insert("seen", true)?;
+    Ok(session.keys().join(","))
+}
+
+#[actix_web::test]
+async fn get_session_reaches_cookie_sessions_and_store_sessions_once_loaded() {
+    let app = init_service(
+        App::new()
+            .wrap(SessionMiddleware::new(config()).unwrap())
+            .route("/whoami", web::get().to(whoami)),
+    )
+    .await;
+    let first = call(&app, "/whoami", None).await;
+    assert_eq!(
+        (first.status, first.body.as_str()),
+        (StatusCode::OK, "seen")
+    );
+    let cookie = first.cookie_pair();
+    assert_eq!(call(&app, "/whoami", Some(&cookie)).await.body, "seen");
+
+    let store = flagon::store::memory::MemoryStore::new(100);
+    let stored = init_service(
+        App::new()
+            .wrap(SessionMiddleware::new(config()).unwrap().with_store(store))
+            .route("/whoami", web::get().to(whoami))
+            .route(
+                "/loaded",
+                web::get().to(|_: Session, request: actix_web::HttpRequest| whoami(request)),
+            ),
+    )
+    .await;
+    let (logs, _guard) = crate::support::logs::Capture::start();
+    let unloaded = call(&stored, "/whoami", None).await;
+    assert_eq!(unloaded.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(logs.text().contains("not loaded yet"), "{}", logs.text());
+    let loaded = call(&stored, "/loaded", None).await;
+    assert_eq!(
+        (loaded.status, loaded.body.as_str()),
+        (StatusCode::OK, "seen")
+    );
+    assert!(
+        loaded.set_cookie().is_some(),
+        "the change made through get_session is saved"
+    );
+}
+
+#[actix_web::test]
+async fn changes_after_the_response_and_on_a_5xx_are_logged() {
+    let app = init_service(
+        App::new()
+            .wrap(SessionMiddleware::new(config()).unwrap())
+            .route(
+                "/fail",
+                web::get().to(|s: Session| async move {
+                    s.insert_value("x", 1);
+                    HttpResponse::InternalServerError().finish()
+                }),
+            )
+            .route(
+                "/late",
+                web::get().to(|s: Session| async move {
+                    actix_web::rt::spawn(async move {
+                        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+                        s.insert_value("late", 1);
+                    });
+                    HttpResponse::Ok().finish()
+                }),
+            ),
+    )
+    .await;
+    let (logs, _guard) = crate::support::logs::Capture::start();
+    assert_eq!(call(&app, "/fail", None).await.set_cookie(), None);
+    assert!(
+        logs.text().contains("are not saved"),
+        "the dropped changes were not logged: {}",
+        logs.text()
+    );
+    let late = call(&app, "/late", None).await;
+    assert_eq!(late.set_cookie(), None);
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(
+        logs.text()
+            .contains("session changed after its response was sent"),
+        "the late change was not logged: {}",
+        logs.text()
+    );
 }
 
 #[actix_web::test]

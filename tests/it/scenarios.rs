@@ -188,11 +188,14 @@ async fn secure_defaults_reach_the_header() {
 }
 
 #[tokio::test]
-async fn extracting_without_the_layer_is_a_500_naming_the_layer() {
+async fn extracting_without_the_layer_is_a_plain_500_and_the_log_names_the_layer() {
     let app = routes();
+    let (logs, _guard) = crate::support::logs::Capture::start();
     let reply = fetch(&app, "/read", None).await;
     assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert!(reply.body.contains("SessionLayer"), "{}", reply.body);
+    assert_eq!(reply.body, "Internal Server Error\n");
+    assert!(logs.text().contains("ERROR"), "{}", logs.text());
+    assert!(logs.text().contains("SessionLayer"), "{}", logs.text());
     assert_eq!(fetch(&app, "/optional", None).await.body, "false");
     assert_eq!(
         fetch(&app_with(flask_config()), "/optional", None)

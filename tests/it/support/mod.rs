@@ -2,6 +2,7 @@
 
 pub(crate) mod flask_peer;
 pub(crate) mod http;
+pub(crate) mod logs;
 #[cfg(feature = "redis")]
 pub(crate) mod redis_cluster;
 #[cfg(feature = "redis")]
