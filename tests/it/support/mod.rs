@@ -1,5 +1,6 @@
 //! Shared helpers for the integration tests.
 
+pub(crate) mod app;
 pub(crate) mod flask_peer;
 pub(crate) mod http;
 pub(crate) mod logs;
