@@ -7,6 +7,8 @@
 mod cookie_mode;
 pub(crate) mod slot;
 mod store_mode;
+#[cfg(test)]
+mod tests;
 
 pub(crate) use store_mode::error_chain;
 
