@@ -236,12 +236,24 @@ async fn store_outcome(
     (outcome, calls)
 }
 
+/// did, live, expires_in, gone, status → store operations, cookie, failure status.
+type StoreRow = (
+    Did,
+    bool,
+    u64,
+    bool,
+    u16,
+    &'static [&'static str],
+    Sent,
+    Option<u16>,
+);
+
 #[tokio::test]
 async fn store_sessions_cost_the_fewest_operations() {
     use Did::*;
     const LIFETIME: u64 = 31 * 24 * 3600;
     #[rustfmt::skip]
-    let table: &[(Did, bool, u64, bool, u16, &[&str], Sent, Option<u16>)] = &[
+    let table: &[StoreRow] = &[
         // did     live   expires_in     gone   status ops           sent            failure
         (Read,     false, 0,             false, 200,   &[],          Sent::None,     None),
         (Write,    false, 0,             false, 200,   &["create"],  Sent::Cookie,   None),
