@@ -65,6 +65,8 @@ pub enum OversizePolicy {
 /// # Ok::<(), flagon::ConfigError>(())
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a SessionConfig does nothing until a SessionLayer or SessionMiddleware gets it, \
+              and each setter returns the changed configuration: use the value it returns"]
 pub struct SessionConfig {
     pub(crate) keys: KeyRing,
     pub(crate) cookie_name: String,
@@ -165,11 +167,24 @@ impl SessionConfig {
         self
     }
 
-    /// The cookie's `Domain` (Flask's `SESSION_COOKIE_DOMAIN`, default none).
+    /// The cookie's `Domain` (Flask's `SESSION_COOKIE_DOMAIN`, default none): a name,
+    /// `Some(name)`, or `None` for a host-only cookie.
     ///
     /// As in Flask, a port (`:5000`) and leading dots are dropped.
-    pub fn domain(mut self, domain: Option<impl Into<String>>) -> Self {
-        self.domain = domain.map(Into::into);
+    ///
+    /// ```
+    /// use flagon::{Key, SessionConfig};
+    ///
+    /// let shared = SessionConfig::new(Key::new("secret")?).domain("example.com");
+    /// let from_settings: Option<String> = std::env::var("SESSION_COOKIE_DOMAIN").ok();
+    /// let configured = shared.clone().domain(from_settings.as_deref());
+    /// let host_only = shared.domain(None);
+    /// # drop(configured);
+    /// assert!(format!("{host_only:?}").contains("domain: None"));
+    /// # Ok::<(), flagon::ConfigError>(())
+    /// ```
+    pub fn domain<'a>(mut self, domain: impl Into<Option<&'a str>>) -> Self {
+        self.domain = domain.into().map(str::to_owned);
         self
     }
 
@@ -266,7 +281,6 @@ impl SessionConfig {
     /// `idle_timeout - touch_interval`. The default is a tenth of the idle timeout, at
     /// most 60 s; an interval set here must be less than half the idle timeout
     /// ([`validate`](Self::validate) refuses anything longer).
-    #[must_use]
     pub fn touch_interval(mut self, interval: Duration) -> Self {
         self.touch_interval = Some(interval);
         self
@@ -275,7 +289,6 @@ impl SessionConfig {
     /// Adds `Cache-Control: private` to a response that sets or deletes the session
     /// cookie and has no `Cache-Control` of its own (default on), so a shared cache never
     /// stores one user's cookie for another.
-    #[must_use]
     pub fn cache_control_private(mut self, on: bool) -> Self {
         self.cache_control_private = on;
         self
@@ -397,10 +410,7 @@ impl SessionConfig {
             return Err(prefix_error(name, "Secure, Path=/ and no Domain"));
         }
         if self.same_site == Some(SameSite::None) && !secure {
-            return Err(ConfigError::CookieAttribute {
-                attribute: "same_site",
-                value: "None without Secure (browsers reject it)".to_owned(),
-            });
+            return Err(ConfigError::SameSiteNoneWithoutSecure);
         }
         if self.permanent_lifetime.is_zero() {
             return Err(ConfigError::Lifetime {
@@ -506,6 +516,20 @@ mod tests {
         SessionConfig::new(key()).path("/a b;c").validate().unwrap();
         let err = SessionConfig::new(key()).domain(Some("x\r\ny")).validate();
         assert!(matches!(err, Err(ConfigError::CookieAttribute { .. })));
+    }
+
+    #[test]
+    fn same_site_none_needs_secure_and_says_so() {
+        let err = SessionConfig::flask(key())
+            .same_site(Some(SameSite::None))
+            .validate()
+            .unwrap_err();
+        assert_eq!(err, ConfigError::SameSiteNoneWithoutSecure);
+        assert!(err.to_string().contains(".secure(true)"), "{err}");
+        SessionConfig::new(key())
+            .same_site(Some(SameSite::None))
+            .validate()
+            .unwrap();
     }
 
     #[test]

@@ -23,11 +23,14 @@ pub enum ConfigError {
     /// A cookie attribute value has characters that would break the Set-Cookie header.
     #[error("invalid cookie {attribute} {value:?}: use visible ASCII without `;` or `,` (write an internationalised domain in its punycode form)")]
     CookieAttribute {
-        /// The attribute (`domain` or `same_site`).
+        /// The attribute (`domain`).
         attribute: &'static str,
         /// The value given.
         value: String,
     },
+    /// `SameSite=None` without `Secure`: browsers reject such a cookie.
+    #[error("SameSite=None needs Secure: browsers reject a SameSite=None cookie without it; keep `.secure(true)` or choose SameSite Lax or Strict")]
+    SameSiteNoneWithoutSecure,
     /// A `__Host-` or `__Secure-` cookie name whose attributes break the prefix's rules.
     #[error("cookie name {name:?} requires {requirement}")]
     CookiePrefix {
