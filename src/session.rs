@@ -202,6 +202,15 @@ impl Session {
     /// The value under `key` converted to `T`, or `None` if the key is absent
     /// (`session.get(key)`).
     ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// session.insert("user_id", 42)?;
+    /// assert_eq!(session.get::<i64>("user_id")?, Some(42));
+    /// assert_eq!(session.get::<i64>("missing")?, None);
+    /// assert!(session.get::<String>("user_id").is_err()); // an int is not a str
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
+    ///
     /// # Errors
     /// [`SessionError::Value`] when the stored value does not convert to `T`.
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
@@ -236,6 +245,13 @@ impl Session {
     }
 
     /// A copy of the raw [`Value`] under `key`, with Python's types intact.
+    ///
+    /// ```
+    /// use flagon::Value;
+    /// # let session = flagon::Session::detached();
+    /// session.insert_value("blob", Value::Bytes(vec![0, 255]));  // Python bytes
+    /// assert_eq!(session.get_value("blob"), Some(Value::Bytes(vec![0, 255])));
+    /// ```
     pub fn get_value(&self, key: &str) -> Option<Value> {
         self.lock().data.get(key).cloned()
     }
@@ -245,6 +261,14 @@ impl Session {
     /// Rust tuples become Python tuples, sequences lists, structs and maps dicts. For
     /// bytes, `Markup`, UUIDs or datetimes, build a [`Value`] and use
     /// [`insert_value`](Self::insert_value).
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// session.insert("cart", vec!["apple", "pear"])?;           // a Python list
+    /// session.insert("point", (1, 2))?;                          // a Python tuple
+    /// assert_eq!(session.get::<Vec<String>>("cart")?.unwrap(), ["apple", "pear"]);
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
     ///
     /// # Errors
     /// [`SessionError::Value`] when `value` has no session representation (for example
@@ -256,12 +280,28 @@ impl Session {
     }
 
     /// Stores a [`Value`] under `key` as is.
+    ///
+    /// ```
+    /// use flagon::Value;
+    /// # let session = flagon::Session::detached();
+    /// session.insert_value("token", Value::Markup("<b>hi</b>".into()));  // markupsafe.Markup
+    /// assert!(matches!(session.get_value("token"), Some(Value::Markup(_))));
+    /// ```
     pub fn insert_value(&self, key: &str, value: impl Into<Value>) {
         self.lock_for_write().set(key, value.into());
     }
 
     /// Removes `key` and returns its value (`session.pop(key, None)`). Removing an absent
     /// key does not modify the session.
+    ///
+    /// ```
+    /// use flagon::Value;
+    /// # let session = flagon::Session::detached();
+    /// session.insert("logged_in", true)?;
+    /// assert_eq!(session.remove("logged_in"), Some(Value::Bool(true)));
+    /// assert_eq!(session.remove("logged_in"), None);
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
     pub fn remove(&self, key: &str) -> Option<Value> {
         self.lock_for_write().remove(key)
     }
@@ -350,36 +390,91 @@ impl Session {
     }
 
     /// Is there a value under `key` (`key in session`)?
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// assert!(!session.contains_key("user_id"));
+    /// session.insert("user_id", 7)?;
+    /// assert!(session.contains_key("user_id"));
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
     pub fn contains_key(&self, key: &str) -> bool {
         self.lock().data.contains_key(key)
     }
 
     /// The keys, in the order Flask writes them.
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// session.insert("b", 1)?;
+    /// session.insert("a", 2)?;
+    /// assert_eq!(session.keys(), ["a", "b"]);
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
     pub fn keys(&self) -> Vec<String> {
         self.lock().data.keys().cloned().collect()
     }
 
     /// How many keys the session holds.
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// session.insert("a", 1)?;
+    /// assert_eq!(session.len(), 1);
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.lock().data.len()
     }
 
     /// Does the session hold nothing? An empty session is never stored.
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// assert!(session.is_empty());
+    /// session.insert("a", 1)?;
+    /// assert!(!session.is_empty());
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.lock().data.is_empty()
     }
 
     /// A copy of the whole session.
+    ///
+    /// ```
+    /// use flagon::Value;
+    /// # let session = flagon::Session::detached();
+    /// session.insert("n", 3)?;
+    /// let copy = session.to_map();
+    /// assert_eq!(copy.get("n"), Some(&Value::Int(3)));
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
     pub fn to_map(&self) -> Map {
         self.lock().data.clone()
     }
 
     /// Removes every key (`session.clear()`); the cookie is deleted when the response goes out.
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// session.insert("a", 1)?;
+    /// session.clear();
+    /// assert!(session.is_empty());
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
     pub fn clear(&self) {
         self.lock_for_write().clear();
     }
 
     /// Is this a permanent session (`session.permanent`)?
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// assert!(!session.permanent());
+    /// session.set_permanent(true);
+    /// assert!(session.permanent());
+    /// ```
     pub fn permanent(&self) -> bool {
         self.lock().is_permanent()
     }
@@ -389,6 +484,13 @@ impl Session {
     /// A permanent session's cookie carries `Expires` (now + the permanent lifetime);
     /// otherwise the browser drops it when it closes. As in Flask this is stored in the
     /// session as `_permanent`.
+    ///
+    /// ```
+    /// use flagon::Value;
+    /// # let session = flagon::Session::detached();
+    /// session.set_permanent(true);                       // session.permanent = True
+    /// assert_eq!(session.get_value("_permanent"), Some(Value::Bool(true)));
+    /// ```
     pub fn set_permanent(&self, permanent: bool) {
         self.lock_for_write()
             .set(PERMANENT_KEY, Value::Bool(permanent));
@@ -406,6 +508,15 @@ impl Session {
     /// cookie sessions, which have no id, the cookie is re-signed.
     #[doc(alias = "cycle_id")]
     #[doc(alias = "regenerate")]
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// // After checking the password:
+    /// session.renew();                       // a new id, the same data
+    /// session.insert("user_id", 42)?;
+    /// assert_eq!(session.get::<i64>("user_id")?, Some(42));
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
     pub fn renew(&self) {
         let mut state = self.lock_for_write();
         state.modified = true;
@@ -417,6 +528,14 @@ impl Session {
     /// Ends the session (log out): the data is removed, the stored record deleted, and
     /// the cookie deleted. A request that started before and is still running cannot
     /// bring it back.
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// session.insert("user_id", 42)?;
+    /// session.purge();                       // log out
+    /// assert!(session.is_empty());
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
     pub fn purge(&self) {
         let mut state = self.lock_for_write();
         state.clear();
@@ -430,6 +549,17 @@ impl Session {
     /// such cookies silently; by default the response then becomes a 500. Call this before
     /// returning to handle it yourself (remove something, or tell the user). Server-side
     /// sessions always fit.
+    ///
+    /// ```
+    /// # fn handler(session: flagon::Session) -> &'static str {
+    /// if session.check_size().is_err() {
+    ///     session.remove("history");         // keep the cookie under the limit
+    ///     return "History too long; cleared it.";
+    /// }
+    /// "Saved."
+    /// # }
+    /// # assert_eq!(handler(flagon::Session::detached()), "Saved.");
+    /// ```
     ///
     /// # Errors
     /// [`SessionError::CookieTooLarge`] with the size and the limit.
@@ -474,6 +604,14 @@ impl Session {
 
     /// Takes the flashed messages as `(category, message)` pairs, removing them
     /// (Flask's `get_flashed_messages(with_categories=True)`).
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// session.flash("Saved.", "message");
+    /// let shown = session.take_flashes();
+    /// assert_eq!(shown, [("message".to_owned(), "Saved.".to_owned())]);
+    /// assert!(session.take_flashes().is_empty(), "each message is shown once");
+    /// ```
     pub fn take_flashes(&self) -> Vec<(String, String)> {
         let Some(Value::List(list)) = self.lock_for_write().remove(FLASHES_KEY) else {
             return Vec::new();
