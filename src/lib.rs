@@ -10,6 +10,12 @@
 //! `App` in `flagon::actix::SessionMiddleware` (feature `actix`). Handlers then take
 //! `session: Session` as an argument in either framework.
 #![doc = include_str!("../docs/guide.md")]
+#![doc = ""]
+#![cfg_attr(feature = "axum", doc = "[porting]: crate::porting")]
+#![cfg_attr(
+    not(feature = "axum"),
+    doc = "[porting]: https://docs.rs/flagon/latest/flagon/porting/index.html"
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // Without a framework adapter (codec-only builds such as the CLI) the engine has no
 // caller; it is still compiled so those builds type-check it.
@@ -37,6 +43,12 @@ pub mod flask;
 pub mod flask_login;
 pub mod id;
 pub mod key;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod porting {
+    //! A guide, not code: this module has no items.
+    #![doc = include_str!("../docs/porting.md")]
+}
 mod scratch;
 mod session;
 pub mod store;
@@ -53,8 +65,3 @@ pub use value::{BigInt, Map, Value};
 #[cfg(all(doctest, feature = "axum"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
-
-/// The porting guide's Rust snippets, compiled as doctests.
-#[cfg(all(doctest, feature = "axum"))]
-#[doc = include_str!("../docs/porting.md")]
-struct PortingDoctests;

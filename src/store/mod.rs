@@ -9,6 +9,7 @@
 //! Stores see only a [`StoreKey`], the SHA-256 of the session id: a leaked table holds no
 //! live session tokens.
 #![doc = include_str!("../../docs/stores.md")]
+#![doc = ""]
 // The guide's links to feature-gated items: in-crate where the item is compiled in, else
 // to the full documentation.
 #![cfg_attr(
