@@ -2,7 +2,7 @@
 
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../examples/login.rs"]
-mod login;
+pub(crate) mod login;
 
 use flagon::axum::SessionLayer;
 use flagon::{Key, SessionConfig};

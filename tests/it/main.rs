@@ -4,6 +4,8 @@ mod support;
 
 #[cfg(feature = "actix")]
 mod actix_scenarios;
+#[cfg(feature = "memory")]
+mod browser;
 
 #[cfg(all(feature = "flask-login", feature = "csrf", feature = "axum"))]
 mod flask_login;

@@ -8,3 +8,4 @@ pub(crate) mod logs;
 pub(crate) mod redis_cluster;
 #[cfg(feature = "redis")]
 pub(crate) mod redis_server;
+pub(crate) mod webdriver;
