@@ -1,4 +1,5 @@
-//! Session ids for server-side stores.
+//! What server-side stores file sessions under: [`StoreKey`], the SHA-256 of a session id.
+//! The id itself, a bearer token, stays inside flagon.
 
 use std::fmt;
 
@@ -9,12 +10,13 @@ use crate::key::random_bytes;
 /// Bytes of randomness in a session id (192 bits).
 const ID_BYTES: usize = 24;
 
-/// A session id: 192 bits from the operating system's CSPRNG. Only flagon makes one.
+/// A session id: 192 bits from the operating system's CSPRNG. Only flagon makes one, and
+/// it never leaves the crate except signed in the cookie.
 ///
 /// It is a bearer token: `Debug` redacts it and it has no `Display`. Stores never see it,
 /// only its [`StoreKey`].
 #[derive(Clone, PartialEq, Eq)]
-pub struct SessionId([u8; ID_BYTES]);
+pub(crate) struct SessionId([u8; ID_BYTES]);
 
 impl SessionId {
     /// A fresh random id.
@@ -33,7 +35,7 @@ impl SessionId {
     }
 
     /// The key the store files this session under: SHA-256 of the id.
-    pub fn store_key(&self) -> StoreKey {
+    pub(crate) fn store_key(&self) -> StoreKey {
         StoreKey(Sha256::digest(self.0).into())
     }
 }
@@ -44,7 +46,8 @@ impl fmt::Debug for SessionId {
     }
 }
 
-/// What a store files a session under: SHA-256 of its [`SessionId`].
+/// What a store files a session under: the SHA-256 of its session id (which stays inside
+/// flagon).
 ///
 /// Knowing a `StoreKey` does not let anyone present the session, so it may appear in a
 /// database; `Debug` still shows only a short prefix.
