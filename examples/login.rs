@@ -2,10 +2,11 @@
 //!
 //! ```text
 //! cargo run --example login
-//! SECRET_KEY=... PORT=8000 SESSION_STORE=sqlite:sessions.db cargo run --example login
+//! SECRET_KEY=... PORT=8000 SESSION_STORE=sqlite:sessions.db cargo run --example login --features sqlite
 //! cargo run --example login --features redis -- --store redis://127.0.0.1:6379
 //! SESSION_STORE=flask-session+redis://127.0.0.1:6379 SESSION_KEY_PREFIX=session: \
 //!     cargo run --example login --features flask-session
+//! HOST=0.0.0.0 cargo run --example login      # reachable from other machines
 //! ```
 //!
 //! The same routes and texts as the Flask version. With the same `SECRET_KEY`, a login
@@ -14,15 +15,16 @@
 //! `SESSION_STORE` (or `--store`) picks where sessions live; the handlers do not change:
 //! `cookie` (default), `memory`, `sqlite:PATH`, `redis://HOST:PORT`,
 //! `redis+cluster://H1:P1,H2:P2,…`, `postgres://…` and `flask-session+redis://HOST:PORT`
-//! (Redis, PostgreSQL and Flask-Session need `--features redis` / `--features postgres` /
-//! `--features flask-session`).
+//! (SQLite, Redis, PostgreSQL and Flask-Session need `--features sqlite` /
+//! `--features redis` / `--features postgres` / `--features flask-session`).
 //!
 //! `flask-session+redis://` shares the sessions of a Flask app that uses Flask-Session 0.8
 //! on that Redis: give both the same `SECRET_KEY`, and set `SESSION_KEY_PREFIX` (default
 //! `session:`) and `SESSION_USE_SIGNER` (default `false`) in the environment as the Flask
 //! app has them in its config.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,6 +32,7 @@ use axum::response::Html;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use flagon::axum::SessionLayer;
+use flagon::error::Report;
 use flagon::store::any::AnyStore;
 use flagon::store::sweeper::spawn_sweeper;
 use flagon::{Key, Session, SessionConfig, SessionError};
@@ -71,10 +74,8 @@ async fn login(session: Session, Form(form): Form<Login>) -> Result<&'static str
 }
 
 async fn dashboard(session: Session) -> &'static str {
-    let logged_in = session
-        .get_value("logged_in")
-        .is_some_and(|v| v.is_truthy());
-    if logged_in {
+    // Python's truthiness, so a Flask-written `logged_in = 1` counts too.
+    if session.is_truthy("logged_in") {
         "Welcome to the dashboard!"
     } else {
         "Access denied!"
@@ -98,9 +99,9 @@ pub fn app(layer: SessionLayer) -> Router {
 
 /// The key from `SECRET_KEY`, or a random one with a warning.
 fn key_from_env() -> Result<Key, flagon::ConfigError> {
-    match std::env::var("SECRET_KEY") {
-        Ok(secret) => Key::new(secret),
-        Err(_) => {
+    match std::env::var_os("SECRET_KEY") {
+        Some(_) => Key::from_env("SECRET_KEY"),
+        None => {
             eprintln!(
                 "SECRET_KEY is not set: using a random key, so sessions will not survive a restart \
                  (set SECRET_KEY, e.g. from `flagon keygen`, to keep them)"
@@ -127,17 +128,35 @@ fn store_spec() -> String {
 
 #[allow(dead_code)] // `main` is unused when the integration tests include this file.
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // Plain HTTP on localhost, so no `Secure`; keep flagon's other defaults.
-    let config = SessionConfig::new(key_from_env()?).secure(false);
+async fn main() -> ExitCode {
+    // flagon reports through `tracing`: startup warnings, and the reason behind every
+    // session error that becomes a 500. Without a subscriber they are lost.
+    tracing_subscriber::fmt()
+        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+        .init();
+    match serve().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // Display with its causes, never `Debug`: each of flagon's errors says what to do.
+            eprintln!("error: {}", Report(&*error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[allow(dead_code)]
+async fn serve() -> Result<(), Box<dyn std::error::Error>> {
+    // flagon's defaults, `Secure` included: browsers keep Secure cookies from plain http
+    // on localhost and 127.0.0.1, and `check_served_at` below warns about any other name.
+    let config = SessionConfig::new(key_from_env()?);
     let store = store_spec();
     let layer = match store.as_str() {
-        "cookie" => SessionLayer::new(config)?,
+        "cookie" => SessionLayer::new(config.clone())?,
         spec => {
             let store = Arc::new(AnyStore::connect_with_env(spec).await?);
             // Expired sessions are never served; this only reclaims their space.
             spawn_sweeper(store.clone(), Duration::from_secs(300));
-            SessionLayer::new(config)?.with_store(store)
+            SessionLayer::new(config.clone())?.with_store(store)
         }
     };
     let port: u16 = match std::env::var("PORT") {
@@ -146,12 +165,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|_| format!("PORT must be a port number, got {port:?}"))?,
         Err(_) => 3000,
     };
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let host: IpAddr = match std::env::var("HOST") {
+        Ok(host) => host
+            .parse()
+            .map_err(|_| format!("HOST must be an IP address to listen on, got {host:?}"))?,
+        Err(_) => IpAddr::from([127, 0, 0, 1]),
+    };
+    let addr = SocketAddr::from((host, port));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e} (set PORT to use another port)"))?;
     let kind = store.split(':').next().unwrap_or_default();
-    println!("flagon login example on http://{addr}/ (sessions: {kind})");
+    let url = format!("http://{addr}/");
+    println!("flagon login example on {url} (sessions: {kind})");
+    if let Some(warning) = config.check_served_at(&url) {
+        println!("warning: {warning}");
+    }
     axum::serve(listener, app(layer)).await?;
     Ok(())
 }

@@ -2,6 +2,26 @@
 //!
 //! The same engine as the axum adapter, so both frameworks behave identically.
 //!
+//! - **Getting the session.** Take `session: Session` as a handler argument (an extractor
+//!   that loads a server-side session from its store). Where you hold an `HttpRequest`, a
+//!   `ServiceRequest` or a guard's `GuardContext` instead, [`SessionExt::get_session`]
+//!   returns it without awaiting: always for cookie sessions, and with a store once an
+//!   extractor of the request has loaded it.
+//! - **Threads and spawned tasks.** [`Session`] is `Send + Sync` and cheap to clone; a
+//!   clone may go into `actix_web::rt::spawn` or `tokio::spawn`. Changes are saved when
+//!   the handler's response goes out, so a change made later by such a task is not
+//!   saved; flagon logs it at `warn`. Make the changes before returning.
+//! - **`Secure` on plain http.** Session cookies are `Secure` by default. Browsers keep
+//!   them from `https://` pages and from plain `http://` only on `localhost` and loopback
+//!   addresses; call [`SessionConfig::check_served_at`] with your address at startup to
+//!   be warned otherwise, and use `.secure(false)` for development only.
+//! - **How each error becomes a response.** A missing middleware is a plain 500 (`Internal
+//!   Server Error`) with the fix logged at `error`. A store that fails to load answers the
+//!   configured status (503 with `Retry-After: 1` by default) and `Vary: Cookie`, the
+//!   reason logged at `error`. A [`SessionError`] returned by a handler is a plain 500,
+//!   logged at `error`. A handler that answers 5xx saves none of its session changes
+//!   (logged at `warn`). Nothing about keys, cookies or the store reaches the client.
+//!
 //! ```no_run
 //! use actix_web::{web, App, HttpServer};
 //! use flagon::{actix::SessionMiddleware, Key, Session, SessionConfig};
@@ -32,7 +52,9 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::Extensions;
 use actix_web::dev::{forward_ready, Payload, Service, ServiceRequest, ServiceResponse, Transform};
+use actix_web::guard::GuardContext;
 use actix_web::http::header::{
     HeaderName, HeaderValue, CACHE_CONTROL, COOKIE, RETRY_AFTER, SET_COOKIE, VARY,
 };
@@ -277,8 +299,12 @@ fn add_vary_cookie(headers: &mut actix_web::http::header::HeaderMap) {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum SessionRejection {
-    /// The route is not wrapped by [`SessionMiddleware`]: a server bug, answered with 500.
+    /// The route is not wrapped by [`SessionMiddleware`]: a server bug, answered with a
+    /// plain 500; this text, which names the fix, goes to the log at `error`.
     MissingMiddleware,
+    /// [`SessionExt::get_session`] was called before the session was loaded from its
+    /// store: a server bug, answered like [`MissingMiddleware`](Self::MissingMiddleware).
+    NotLoaded,
     /// The session store failed to load the session: the configured failure status.
     Store {
         /// The status to answer with.
@@ -294,6 +320,11 @@ impl std::fmt::Display for SessionRejection {
             SessionRejection::MissingMiddleware => f.write_str(
                 "flagon: the Session extractor needs flagon::actix::SessionMiddleware; add `.wrap(SessionMiddleware::new(config)?)` to the App",
             ),
+            SessionRejection::NotLoaded => f.write_str(
+                "flagon: get_session() on a session kept in a store that was not loaded yet; \
+                 take `Session` as a handler argument, or `req.extract::<Session>().await` in \
+                 middleware, before calling it",
+            ),
             SessionRejection::Store { error, .. } => write!(f, "flagon: {error}"),
         }
     }
@@ -304,28 +335,33 @@ impl std::error::Error for SessionRejection {}
 impl ResponseError for SessionRejection {
     fn status_code(&self) -> ActixStatus {
         match self {
-            SessionRejection::MissingMiddleware => ActixStatus::INTERNAL_SERVER_ERROR,
+            SessionRejection::MissingMiddleware | SessionRejection::NotLoaded => {
+                ActixStatus::INTERNAL_SERVER_ERROR
+            }
             SessionRejection::Store { status, .. } => actix_status(*status),
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            SessionRejection::MissingMiddleware => {
+            SessionRejection::MissingMiddleware | SessionRejection::NotLoaded => {
                 tracing::error!("{self}");
                 HttpResponse::InternalServerError()
                     .content_type("text/plain; charset=utf-8")
-                    .body(format!("{self}\n"))
+                    .body(engine::MISSING_LAYER_MESSAGE)
             }
             SessionRejection::Store { status, error } => {
                 tracing::error!(
                     error = engine::error_chain(error),
                     "session store failed while loading; the cookie is left unchanged"
                 );
-                failure_response(&Failure {
+                let mut response = failure_response(&Failure {
                     status: *status,
                     message: engine::STORE_FAILURE_MESSAGE,
-                })
+                });
+                // The answer depends on the cookie like any session-dependent response.
+                add_vary_cookie(response.headers_mut());
+                response
             }
         }
     }
@@ -361,5 +397,82 @@ impl ResponseError for SessionError {
         HttpResponse::InternalServerError()
             .content_type("text/plain; charset=utf-8")
             .body("The session could not be read or written.\n")
+    }
+}
+
+/// The session from actix-web's request types, without awaiting (actix-session's
+/// `SessionExt`).
+///
+/// Cookie sessions are always available: the cookie is verified on the spot. With a
+/// server-side store the session must have been loaded by an extractor of this request
+/// first (a handler's `Session` argument, or `req.extract::<Session>().await` in
+/// middleware), since loading it means awaiting the store.
+///
+/// ```
+/// use actix_web::{guard, test, web, App, HttpRequest, HttpResponse};
+/// use flagon::actix::{SessionExt, SessionMiddleware};
+/// use flagon::{Key, SessionConfig};
+///
+/// async fn whoami(request: HttpRequest) -> actix_web::Result<String> {
+///     let session = request.get_session()?;
+///     Ok(if session.is_truthy("logged_in") { "user" } else { "guest" }.to_owned())
+/// }
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let config = SessionConfig::new(Key::new("0123456789abcdef0123456789abcdef")?);
+/// let app = test::init_service(
+///     App::new()
+///         .wrap(SessionMiddleware::new(config)?)
+///         // A guard sees the session too: only signed-in visitors reach /admin.
+///         .route(
+///             "/admin",
+///             web::get()
+///                 .guard(guard::fn_guard(|ctx| {
+///                     ctx.get_session().is_ok_and(|s| s.is_truthy("logged_in"))
+///                 }))
+///                 .to(HttpResponse::Ok),
+///         )
+///         .route("/whoami", web::get().to(whoami)),
+/// )
+/// .await;
+/// let reply = test::call_and_read_body(&app, test::TestRequest::get().uri("/whoami").to_request()).await;
+/// assert_eq!(reply, "guest");
+/// let admin = test::call_service(&app, test::TestRequest::get().uri("/admin").to_request()).await;
+/// assert_eq!(admin.status(), 404);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+pub trait SessionExt {
+    /// This request's session.
+    ///
+    /// # Errors
+    /// [`SessionRejection::MissingMiddleware`] outside [`SessionMiddleware`], and
+    /// [`SessionRejection::NotLoaded`] for a store-backed session no extractor has loaded
+    /// yet. Both answer a plain 500 when returned from a handler.
+    fn get_session(&self) -> Result<Session, SessionRejection>;
+}
+
+fn session_now(extensions: &Extensions) -> Result<Session, SessionRejection> {
+    let slot = extensions
+        .get::<Slot<HeaderValue>>()
+        .ok_or(SessionRejection::MissingMiddleware)?;
+    slot.session_now().ok_or(SessionRejection::NotLoaded)
+}
+
+impl SessionExt for HttpRequest {
+    fn get_session(&self) -> Result<Session, SessionRejection> {
+        session_now(&self.extensions())
+    }
+}
+
+impl SessionExt for ServiceRequest {
+    fn get_session(&self) -> Result<Session, SessionRejection> {
+        session_now(&self.extensions())
+    }
+}
+
+impl SessionExt for GuardContext<'_> {
+    fn get_session(&self) -> Result<Session, SessionRejection> {
+        session_now(&self.req_data())
     }
 }

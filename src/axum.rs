@@ -244,7 +244,8 @@ fn add_vary_cookie(headers: &mut HeaderMap) {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum SessionRejection {
-    /// The route is not below a [`SessionLayer`]: a server bug, answered with 500.
+    /// The route is not below a [`SessionLayer`]: a server bug, answered with a plain
+    /// 500; this text, which names the fix, goes to the log at `error`.
     MissingLayer,
     /// The session store failed to load the session: the configured failure status.
     Store {
@@ -273,17 +274,21 @@ impl IntoResponse for SessionRejection {
         match self {
             SessionRejection::MissingLayer => {
                 tracing::error!("{self}");
-                (StatusCode::INTERNAL_SERVER_ERROR, format!("{self}\n")).into_response()
+                let status = StatusCode::INTERNAL_SERVER_ERROR;
+                (status, engine::MISSING_LAYER_MESSAGE).into_response()
             }
             SessionRejection::Store { status, error } => {
                 tracing::error!(
                     error = engine::error_chain(&error),
                     "session store failed while loading; the cookie is left unchanged"
                 );
-                failure_response(&Failure {
+                let mut response = failure_response(&Failure {
                     status,
                     message: engine::STORE_FAILURE_MESSAGE,
-                })
+                });
+                // The answer depends on the cookie like any session-dependent response.
+                add_vary_cookie(response.headers_mut());
+                response
             }
         }
     }

@@ -65,6 +65,8 @@ pub enum OversizePolicy {
 /// # Ok::<(), flagon::ConfigError>(())
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a SessionConfig does nothing until a SessionLayer or SessionMiddleware gets it, \
+              and each setter returns the changed configuration: use the value it returns"]
 pub struct SessionConfig {
     pub(crate) keys: KeyRing,
     pub(crate) cookie_name: String,
@@ -167,11 +169,24 @@ impl SessionConfig {
         self
     }
 
-    /// The cookie's `Domain` (Flask's `SESSION_COOKIE_DOMAIN`, default none).
+    /// The cookie's `Domain` (Flask's `SESSION_COOKIE_DOMAIN`, default none): a name,
+    /// `Some(name)`, or `None` for a host-only cookie.
     ///
     /// As in Flask, a port (`:5000`) and leading dots are dropped.
-    pub fn domain(mut self, domain: Option<impl Into<String>>) -> Self {
-        self.domain = domain.map(Into::into);
+    ///
+    /// ```
+    /// use flagon::{Key, SessionConfig};
+    ///
+    /// let shared = SessionConfig::new(Key::new("secret")?).domain("example.com");
+    /// let from_settings: Option<String> = std::env::var("SESSION_COOKIE_DOMAIN").ok();
+    /// let configured = shared.clone().domain(from_settings.as_deref());
+    /// let host_only = shared.domain(None);
+    /// # drop(configured);
+    /// assert!(format!("{host_only:?}").contains("domain: None"));
+    /// # Ok::<(), flagon::ConfigError>(())
+    /// ```
+    pub fn domain<'a>(mut self, domain: impl Into<Option<&'a str>>) -> Self {
+        self.domain = domain.into().map(str::to_owned);
         self
     }
 
@@ -268,7 +283,6 @@ impl SessionConfig {
     /// `idle_timeout - touch_interval`. The default is a tenth of the idle timeout, at
     /// most 60 s; an interval set here must be less than half the idle timeout
     /// ([`validate`](Self::validate) refuses anything longer).
-    #[must_use]
     pub fn touch_interval(mut self, interval: Duration) -> Self {
         self.touch_interval = Some(interval);
         self
@@ -277,7 +291,6 @@ impl SessionConfig {
     /// Adds `Cache-Control: private` to a response that sets or deletes the session
     /// cookie and has no `Cache-Control` of its own (default on), so a shared cache never
     /// stores one user's cookie for another.
-    #[must_use]
     pub fn cache_control_private(mut self, on: bool) -> Self {
         self.cache_control_private = on;
         self
@@ -295,7 +308,6 @@ impl SessionConfig {
     /// a request whose reads went stale saves nothing and is answered with 409 Conflict:
     /// the client may retry. Reads cost nothing extra; a save checks one value per key
     /// read. Cookie sessions are unaffected (the cookie is the whole session).
-    #[must_use]
     pub fn strict_conflicts(mut self, on: bool) -> Self {
         self.strict_conflicts = on;
         self
@@ -339,6 +351,55 @@ impl SessionConfig {
         &self.cookie_name
     }
 
+    /// Checks the cookie settings against the address people open the app at, and warns
+    /// when browsers would silently drop the session cookie.
+    ///
+    /// A `Secure` cookie (the default) is only kept by a browser from an `https://` page,
+    /// or from plain `http://` on `localhost` and loopback addresses, which browsers treat
+    /// as secure. Served over plain http under any other name, the login "works" and the
+    /// next page finds no session. Call this once at startup with the URL (or bind
+    /// address) you serve: when that is the case it logs a `warn` through `tracing` and
+    /// returns the same text, for a banner.
+    ///
+    /// ```
+    /// use flagon::{Key, SessionConfig};
+    ///
+    /// let config = SessionConfig::new(Key::new("secret")?);
+    /// assert_eq!(config.check_served_at("http://127.0.0.1:3000/"), None);
+    /// assert_eq!(config.check_served_at("https://app.example.com/"), None);
+    /// let warning = config.check_served_at("http://192.168.1.20:3000/").unwrap();
+    /// assert!(warning.contains("browsers drop Secure cookies"));
+    /// // Development over a LAN name: turn Secure off there, never in production.
+    /// let dev = config.secure(false);
+    /// assert_eq!(dev.check_served_at("http://192.168.1.20:3000/"), None);
+    /// # Ok::<(), flagon::ConfigError>(())
+    /// ```
+    pub fn check_served_at(&self, url: &str) -> Option<String> {
+        if !(self.secure || self.partitioned) {
+            return None;
+        }
+        let rest = strip_prefix_ignore_case(url.trim(), "http://")?;
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let host = host_of(authority);
+        let reach = match host_kind(host) {
+            HostKind::Loopback => return None,
+            HostKind::Unspecified => format!(
+                "{url} listens on every interface: a browser that opens it by a name other \
+                 than localhost over plain http"
+            ),
+            HostKind::Other => {
+                format!("{url} is plain http on a name that is not localhost: a browser")
+            }
+        };
+        let warning = format!(
+            "{reach} drops the Secure session cookie silently (browsers drop Secure cookies \
+             from plain http except on localhost), so logins will not stick. Serve https, \
+             open the app as http://localhost, or for development only set `.secure(false)`"
+        );
+        tracing::warn!("{warning}");
+        Some(warning)
+    }
+
     /// Checks every setting; layers call this when they are built.
     ///
     /// # Errors
@@ -368,10 +429,7 @@ impl SessionConfig {
             return Err(prefix_error(name, "Secure, Path=/ and no Domain"));
         }
         if self.same_site == Some(SameSite::None) && !secure {
-            return Err(ConfigError::CookieAttribute {
-                attribute: "same_site",
-                value: "None without Secure (browsers reject it)".to_owned(),
-            });
+            return Err(ConfigError::SameSiteNoneWithoutSecure);
         }
         if self.permanent_lifetime.is_zero() {
             return Err(ConfigError::Lifetime {
@@ -396,6 +454,44 @@ impl SessionConfig {
             }
         }
         Ok(())
+    }
+}
+
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &text[prefix.len()..])
+}
+
+/// The host of a URL authority (`user@host:port`, `[::1]:port`), without brackets.
+fn host_of(authority: &str) -> &str {
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    if let Some(bracketed) = host_port.strip_prefix('[') {
+        return bracketed.split(']').next().unwrap_or_default();
+    }
+    match host_port.rsplit_once(':') {
+        // Two colons or more: an unbracketed IPv6 address, as a bind address prints.
+        Some((host, _)) if !host.contains(':') => host,
+        Some(_) => host_port,
+        None => host_port,
+    }
+}
+
+enum HostKind {
+    Loopback,
+    Unspecified,
+    Other,
+}
+
+fn host_kind(host: &str) -> HostKind {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host == "localhost" || host.ends_with(".localhost") {
+        return HostKind::Loopback;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) if ip.is_loopback() => HostKind::Loopback,
+        Ok(ip) if ip.is_unspecified() => HostKind::Unspecified,
+        _ => HostKind::Other,
     }
 }
 
@@ -442,6 +538,20 @@ mod tests {
     }
 
     #[test]
+    fn same_site_none_needs_secure_and_says_so() {
+        let err = SessionConfig::flask(key())
+            .same_site(Some(SameSite::None))
+            .validate()
+            .unwrap_err();
+        assert_eq!(err, ConfigError::SameSiteNoneWithoutSecure);
+        assert!(err.to_string().contains(".secure(true)"), "{err}");
+        SessionConfig::new(key())
+            .same_site(Some(SameSite::None))
+            .validate()
+            .unwrap();
+    }
+
+    #[test]
     fn cookie_prefixes_are_enforced() {
         let host = SessionConfig::new(key()).cookie_name("__Host-s");
         host.clone().validate().unwrap();
@@ -451,5 +561,36 @@ mod tests {
         let secure = SessionConfig::flask(key()).cookie_name("__Secure-s");
         assert!(secure.clone().validate().is_err());
         secure.partitioned(true).validate().unwrap();
+    }
+
+    #[test]
+    fn served_at_warns_only_where_browsers_drop_secure_cookies() {
+        let config = SessionConfig::new(key());
+        for fine in [
+            "http://127.0.0.1:3000/",
+            "HTTP://localhost:8000/login",
+            "http://app.localhost/",
+            "http://[::1]:3000/",
+            "http://127.0.0.2",
+            "https://192.168.1.20/",
+            "https://example.com",
+        ] {
+            assert_eq!(config.check_served_at(fine), None, "{fine}");
+        }
+        for dropped in [
+            "http://192.168.1.20:3000/",
+            "http://example.com/",
+            "http://user@devbox:8080/x",
+            "http://0.0.0.0:3000",
+            "http://[::]:3000/",
+        ] {
+            let warning = config.check_served_at(dropped).expect(dropped);
+            assert!(warning.starts_with(dropped), "{warning}");
+            assert!(warning.contains("secure(false)"), "{warning}");
+        }
+        let insecure = SessionConfig::flask(key());
+        assert_eq!(insecure.check_served_at("http://example.com/"), None);
+        let partitioned = SessionConfig::flask(key()).partitioned(true);
+        assert!(partitioned.check_served_at("http://example.com/").is_some());
     }
 }

@@ -87,6 +87,35 @@ impl Key {
         })
     }
 
+    /// Reads the key from the environment variable `var` (Flask's `SECRET_KEY`), taking
+    /// its UTF-8 bytes as [`Key::new`] does.
+    ///
+    /// ```
+    /// use flagon::Key;
+    ///
+    /// let error = Key::from_env("FLAGON_DOC_UNSET_VARIABLE").unwrap_err();
+    /// assert_eq!(
+    ///     error.to_string(),
+    ///     "environment variable FLAGON_DOC_UNSET_VARIABLE is not set: set it to the app's \
+    ///      secret key (`flagon keygen` prints a new one)"
+    /// );
+    /// ```
+    ///
+    /// # Errors
+    /// [`ConfigError::KeyEnv`] when the variable is not set or not valid UTF-8, and
+    /// [`ConfigError::EmptyKey`] when it is empty.
+    pub fn from_env(var: &str) -> Result<Key, ConfigError> {
+        let why = match std::env::var(var) {
+            Ok(secret) => return Key::new(secret),
+            Err(std::env::VarError::NotPresent) => "is not set",
+            Err(std::env::VarError::NotUnicode(_)) => "is not valid UTF-8",
+        };
+        Err(ConfigError::KeyEnv {
+            var: var.to_owned(),
+            why,
+        })
+    }
+
     /// Makes a new random 32-byte key from the operating system's CSPRNG.
     ///
     /// Sessions signed with it do not survive a restart unless you save the key; prefer

@@ -1,10 +1,22 @@
 //! # flagon: Flask-style sessions for Rust web applications
 //!
-//! flagon gives axum handlers the `session` object Flask users know: a dict-like store
-//! that persists across requests in a cookie signed with your secret key, or on the
-//! server in a store. The cookie is Flask's own format, byte for byte, so a Rust service
-//! and a Flask app with the same `SECRET_KEY` share one login.
+//! flagon gives axum and actix-web handlers the `session` object Flask users know: a
+//! dict-like store that persists across requests in a cookie signed with your secret
+//! key, or on the server in a store. The cookie is Flask's own format, byte for byte, so
+//! a Rust service and a Flask app with the same `SECRET_KEY` share one login.
+//!
+//! Both frameworks get the same [`Session`] handle from the same engine: on axum, add
+//! `flagon::axum::SessionLayer` to the `Router` (feature `axum`); on actix-web, wrap the
+//! `App` in `flagon::actix::SessionMiddleware` (feature `actix`). Handlers then take
+//! `session: Session` as an argument in either framework.
 #![doc = include_str!("../docs/guide.md")]
+#![doc = ""]
+#![cfg_attr(feature = "axum", doc = "[porting]: crate::porting")]
+#![cfg_attr(
+    not(feature = "axum"),
+    doc = "[porting]: https://docs.rs/flagon/latest/flagon/porting/index.html"
+)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // Without a framework adapter (codec-only builds such as the CLI) the engine has no
 // caller; it is still compiled so those builds type-check it.
 #![cfg_attr(
@@ -13,22 +25,32 @@
 )]
 
 #[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
 pub mod actix;
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 pub mod config;
 mod cookie;
 #[cfg(feature = "csrf")]
+#[cfg_attr(docsrs, doc(cfg(feature = "csrf")))]
 pub mod csrf;
 mod engine;
 pub mod error;
 pub mod flask;
 #[cfg(feature = "flask-login")]
+#[cfg_attr(docsrs, doc(cfg(feature = "flask-login")))]
 pub mod flask_login;
 #[doc(hidden)]
 pub mod fuzz_hooks;
 pub mod id;
 pub mod key;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod porting {
+    //! A guide, not code: this module has no items.
+    #![doc = include_str!("../docs/porting.md")]
+}
 mod scratch;
 mod session;
 pub mod store;
@@ -40,3 +62,8 @@ pub use error::{ConfigError, SessionError};
 pub use key::{Key, KeyRing};
 pub use session::Session;
 pub use value::{BigInt, Map, Value};
+
+/// The README's Rust snippets, compiled as doctests so they stay true.
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -45,6 +45,9 @@ pub(crate) struct State {
     /// Strict conflicts: each key the handler read, with the value it saw (`None`:
     /// absent). `None` when the layer does not check conflicts.
     pub(crate) reads: Option<std::collections::BTreeMap<String, Option<Value>>>,
+    /// The response went out and this state was left behind by [`Session::take_state`]:
+    /// a change now is lost, and is logged once.
+    finished: bool,
 }
 
 impl State {
@@ -176,9 +179,27 @@ impl Session {
         }
     }
 
+    /// An empty session that belongs to no request: nothing it holds is ever saved.
+    ///
+    /// For unit tests of code that takes a [`Session`], and for examples.
+    ///
+    /// ```
+    /// let session = flagon::Session::detached();
+    /// session.insert("n", 1)?;
+    /// assert_eq!(session.get::<i64>("n")?, Some(1));
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
+    pub fn detached() -> Session {
+        Session::from_state(State::default(), None)
+    }
+
     /// Takes the state back for saving; the handle's clones see an empty session after.
     pub(crate) fn take_state(&self) -> State {
-        std::mem::take(&mut *self.lock_untracked())
+        let left = State {
+            finished: true,
+            ..State::default()
+        };
+        std::mem::replace(&mut *self.lock_untracked(), left)
     }
 
     /// Locks without marking the session accessed (for the engine and `Debug`).
@@ -197,8 +218,32 @@ impl Session {
         state
     }
 
+    /// Locks for a change. After the response went out (a clone kept by a spawned task)
+    /// the change cannot be saved any more: say so once, instead of losing it silently.
+    fn lock_for_write(&self) -> MutexGuard<'_, State> {
+        let mut state = self.lock();
+        if state.finished {
+            state.finished = false;
+            tracing::warn!(
+                "session changed after its response was sent (from a spawned task or a clone \
+                 kept past the handler); this and later changes are not saved. Change the \
+                 session before the handler returns"
+            );
+        }
+        state
+    }
+
     /// The value under `key` converted to `T`, or `None` if the key is absent
     /// (`session.get(key)`).
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// session.insert("user_id", 42)?;
+    /// assert_eq!(session.get::<i64>("user_id")?, Some(42));
+    /// assert_eq!(session.get::<i64>("missing")?, None);
+    /// assert!(session.get::<String>("user_id").is_err()); // an int is not a str
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
     ///
     /// # Errors
     /// [`SessionError::Value`] when the stored value does not convert to `T`.
@@ -212,7 +257,38 @@ impl Session {
             .transpose()
     }
 
+    /// Is the value under `key` truthy as in Python (`if session.get(key):`)? An absent
+    /// key is false.
+    ///
+    /// Use this for flags a Flask app may have written: Flask code stores `True`, `1`,
+    /// `"yes"` or a user id interchangeably, and [`get::<bool>`](Self::get) would fail on
+    /// all but the first. Falsy are `None`, `False`, zero and empty strings and containers,
+    /// as in Python; see [`Value::is_truthy`].
+    ///
+    /// ```
+    /// # fn demo(session: flagon::Session) -> Result<(), flagon::SessionError> {
+    /// assert!(!session.is_truthy("logged_in"));   // absent
+    /// session.insert("logged_in", 1)?;            // as a Flask app might have written it
+    /// assert!(session.is_truthy("logged_in"));
+    /// session.insert("logged_in", "")?;
+    /// assert!(!session.is_truthy("logged_in"));
+    /// # Ok(()) }
+    /// # demo(flagon::Session::detached()).unwrap();
+    /// ```
+    pub fn is_truthy(&self, key: &str) -> bool {
+        let mut state = self.lock();
+        state.note_read(key);
+        state.data.get(key).is_some_and(Value::is_truthy)
+    }
+
     /// A copy of the raw [`Value`] under `key`, with Python's types intact.
+    ///
+    /// ```
+    /// use flagon::Value;
+    /// # let session = flagon::Session::detached();
+    /// session.insert_value("blob", Value::Bytes(vec![0, 255]));  // Python bytes
+    /// assert_eq!(session.get_value("blob"), Some(Value::Bytes(vec![0, 255])));
+    /// ```
     pub fn get_value(&self, key: &str) -> Option<Value> {
         let mut state = self.lock();
         state.note_read(key);
@@ -225,6 +301,14 @@ impl Session {
     /// bytes, `Markup`, UUIDs or datetimes, build a [`Value`] and use
     /// [`insert_value`](Self::insert_value).
     ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// session.insert("cart", vec!["apple", "pear"])?;           // a Python list
+    /// session.insert("point", (1, 2))?;                          // a Python tuple
+    /// assert_eq!(session.get::<Vec<String>>("cart")?.unwrap(), ["apple", "pear"]);
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
+    ///
     /// # Errors
     /// [`SessionError::Value`] when `value` has no session representation (for example
     /// a map with non-string keys); the session is then unchanged.
@@ -235,19 +319,129 @@ impl Session {
     }
 
     /// Stores a [`Value`] under `key` as is.
+    ///
+    /// ```
+    /// use flagon::Value;
+    /// # let session = flagon::Session::detached();
+    /// session.insert_value("token", Value::Markup("<b>hi</b>".into()));  // markupsafe.Markup
+    /// assert!(matches!(session.get_value("token"), Some(Value::Markup(_))));
+    /// ```
     pub fn insert_value(&self, key: &str, value: impl Into<Value>) {
-        self.lock().set(key, value.into());
+        self.lock_for_write().set(key, value.into());
     }
 
     /// Removes `key` and returns its value (`session.pop(key, None)`). Removing an absent
     /// key does not modify the session.
+    ///
+    /// ```
+    /// use flagon::Value;
+    /// # let session = flagon::Session::detached();
+    /// session.insert("logged_in", true)?;
+    /// assert_eq!(session.remove("logged_in"), Some(Value::Bool(true)));
+    /// assert_eq!(session.remove("logged_in"), None);
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
     pub fn remove(&self, key: &str) -> Option<Value> {
-        let mut state = self.lock();
+        let mut state = self.lock_for_write();
         state.note_read(key);
         state.remove(key)
     }
 
+    /// Removes `key` and returns its value converted to `T` (`session.pop(key, None)` for
+    /// a value of known type). Absent, it is `Ok(None)` and nothing changes.
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// session.insert("user_id", 42)?;
+    /// assert_eq!(session.remove_as::<i64>("user_id")?, Some(42));
+    /// assert_eq!(session.remove_as::<i64>("user_id")?, None);
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`SessionError::Value`] when the value does not convert to `T`; it is then left
+    /// in the session.
+    pub fn remove_as<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
+        let mut state = self.lock_for_write();
+        state.note_read(key);
+        let Some(value) = state.data.get(key) else {
+            return Ok(None);
+        };
+        let typed = from_value(value).map_err(|source| value_error(key, source))?;
+        state.remove(key);
+        Ok(Some(typed))
+    }
+
+    /// Replaces the value under `key` with `f` of it, if there is one; returns whether
+    /// there was. Read, change and write happen under one lock, so clones of this
+    /// session cannot interleave.
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// assert!(!session.update("visits", |n: i64| n + 1)?); // absent: nothing happens
+    /// session.insert("visits", 1)?;
+    /// assert!(session.update("visits", |n: i64| n + 1)?);
+    /// assert_eq!(session.get::<i64>("visits")?, Some(2));
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`SessionError::Value`] when the stored value does not convert to `T` or the new
+    /// one has no session representation; the session is then unchanged.
+    pub fn update<T, F>(&self, key: &str, f: F) -> Result<bool, SessionError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce(T) -> T,
+    {
+        let mut state = self.lock_for_write();
+        state.note_read(key);
+        let Some(value) = state.data.get(key) else {
+            return Ok(false);
+        };
+        let old = from_value(value).map_err(|source| value_error(key, source))?;
+        let new = to_value(&f(old)).map_err(|source| value_error(key, source))?;
+        state.set(key, new);
+        Ok(true)
+    }
+
+    /// Like [`update`](Self::update), but stores `default` when `key` is absent
+    /// (`session[key] = f(session[key]) if key in session else default`).
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// session.update_or("visits", 1, |n: i64| n + 1)?;
+    /// session.update_or("visits", 1, |n: i64| n + 1)?;
+    /// assert_eq!(session.get::<i64>("visits")?, Some(2));
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As for [`update`](Self::update).
+    pub fn update_or<T, F>(&self, key: &str, default: T, f: F) -> Result<(), SessionError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce(T) -> T,
+    {
+        let mut state = self.lock_for_write();
+        state.note_read(key);
+        let new = match state.data.get(key) {
+            Some(value) => f(from_value(value).map_err(|source| value_error(key, source))?),
+            None => default,
+        };
+        let new = to_value(&new).map_err(|source| value_error(key, source))?;
+        state.set(key, new);
+        Ok(())
+    }
+
     /// Is there a value under `key` (`key in session`)?
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// assert!(!session.contains_key("user_id"));
+    /// session.insert("user_id", 7)?;
+    /// assert!(session.contains_key("user_id"));
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
     pub fn contains_key(&self, key: &str) -> bool {
         let mut state = self.lock();
         state.note_read(key);
@@ -255,6 +449,14 @@ impl Session {
     }
 
     /// The keys, in the order Flask writes them.
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// session.insert("b", 1)?;
+    /// session.insert("a", 2)?;
+    /// assert_eq!(session.keys(), ["a", "b"]);
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
     pub fn keys(&self) -> Vec<String> {
         let mut state = self.lock();
         state.note_read_all();
@@ -262,6 +464,13 @@ impl Session {
     }
 
     /// How many keys the session holds.
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// session.insert("a", 1)?;
+    /// assert_eq!(session.len(), 1);
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
     pub fn len(&self) -> usize {
         let mut state = self.lock();
         state.note_read_all();
@@ -269,6 +478,14 @@ impl Session {
     }
 
     /// Does the session hold nothing? An empty session is never stored.
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// assert!(session.is_empty());
+    /// session.insert("a", 1)?;
+    /// assert!(!session.is_empty());
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         let mut state = self.lock();
         state.note_read_all();
@@ -276,6 +493,15 @@ impl Session {
     }
 
     /// A copy of the whole session.
+    ///
+    /// ```
+    /// use flagon::Value;
+    /// # let session = flagon::Session::detached();
+    /// session.insert("n", 3)?;
+    /// let copy = session.to_map();
+    /// assert_eq!(copy.get("n"), Some(&Value::Int(3)));
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
     pub fn to_map(&self) -> Map {
         let mut state = self.lock();
         state.note_read_all();
@@ -283,11 +509,26 @@ impl Session {
     }
 
     /// Removes every key (`session.clear()`); the cookie is deleted when the response goes out.
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// session.insert("a", 1)?;
+    /// session.clear();
+    /// assert!(session.is_empty());
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
     pub fn clear(&self) {
-        self.lock().clear();
+        self.lock_for_write().clear();
     }
 
     /// Is this a permanent session (`session.permanent`)?
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// assert!(!session.permanent());
+    /// session.set_permanent(true);
+    /// assert!(session.permanent());
+    /// ```
     pub fn permanent(&self) -> bool {
         let mut state = self.lock();
         state.note_read(PERMANENT_KEY);
@@ -299,14 +540,22 @@ impl Session {
     /// A permanent session's cookie carries `Expires` (now + the permanent lifetime);
     /// otherwise the browser drops it when it closes. As in Flask this is stored in the
     /// session as `_permanent`.
+    ///
+    /// ```
+    /// use flagon::Value;
+    /// # let session = flagon::Session::detached();
+    /// session.set_permanent(true);                       // session.permanent = True
+    /// assert_eq!(session.get_value("_permanent"), Some(Value::Bool(true)));
+    /// ```
     pub fn set_permanent(&self, permanent: bool) {
-        self.lock().set(PERMANENT_KEY, Value::Bool(permanent));
+        self.lock_for_write()
+            .set(PERMANENT_KEY, Value::Bool(permanent));
     }
 
     /// Marks the session modified so it is saved (`session.modified = True`), for when
     /// you changed a value in place.
     pub fn mark_modified(&self) {
-        self.lock().modified = true;
+        self.lock_for_write().modified = true;
     }
 
     /// Gives the session a new id while keeping its data, and kills the old id at once.
@@ -315,8 +564,17 @@ impl Session {
     /// cookie sessions, which have no id, the cookie is re-signed.
     #[doc(alias = "cycle_id")]
     #[doc(alias = "regenerate")]
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// // After checking the password:
+    /// session.renew();                       // a new id, the same data
+    /// session.insert("user_id", 42)?;
+    /// assert_eq!(session.get::<i64>("user_id")?, Some(42));
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
     pub fn renew(&self) {
-        let mut state = self.lock();
+        let mut state = self.lock_for_write();
         state.modified = true;
         if state.lifecycle != Lifecycle::Purge {
             state.lifecycle = Lifecycle::Renew;
@@ -326,8 +584,16 @@ impl Session {
     /// Ends the session (log out): the data is removed, the stored record deleted, and
     /// the cookie deleted. A request that started before and is still running cannot
     /// bring it back.
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// session.insert("user_id", 42)?;
+    /// session.purge();                       // log out
+    /// assert!(session.is_empty());
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
     pub fn purge(&self) {
-        let mut state = self.lock();
+        let mut state = self.lock_for_write();
         state.clear();
         state.lifecycle = Lifecycle::Purge;
     }
@@ -339,6 +605,17 @@ impl Session {
     /// such cookies silently; by default the response then becomes a 500. Call this before
     /// returning to handle it yourself (remove something, or tell the user). Server-side
     /// sessions always fit.
+    ///
+    /// ```
+    /// # fn handler(session: flagon::Session) -> &'static str {
+    /// if session.check_size().is_err() {
+    ///     session.remove("history");         // keep the cookie under the limit
+    ///     return "History too long; cleared it.";
+    /// }
+    /// "Saved."
+    /// # }
+    /// # assert_eq!(handler(flagon::Session::detached()), "Saved.");
+    /// ```
     ///
     /// # Errors
     /// [`SessionError::CookieTooLarge`] with the size and the limit.
@@ -355,11 +632,23 @@ impl Session {
         Ok(())
     }
 
-    /// Adds a message for the next request (Flask's `flash(message, category)`).
+    /// Adds a message for the next request: Flask's `flash(message, category)`, with the
+    /// arguments in Flask's order. Flask's default category is `"message"`.
     ///
     /// Stored as Flask does, so a Flask view's `get_flashed_messages()` sees it.
-    pub fn flash(&self, category: &str, message: &str) {
-        let mut state = self.lock();
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// session.flash("Saved.", "message");      // flash('Saved.')
+    /// session.flash("Wrong password.", "error"); // flash('Wrong password.', 'error')
+    /// assert_eq!(
+    ///     session.take_flashes(),
+    ///     [("message".to_owned(), "Saved.".to_owned()),
+    ///      ("error".to_owned(), "Wrong password.".to_owned())]
+    /// );
+    /// ```
+    pub fn flash(&self, message: &str, category: &str) {
+        let mut state = self.lock_for_write();
         state.note_read(FLASHES_KEY);
         let entry = Value::Tuple(vec![category.into(), message.into()]);
         let mut flashes = match state.data.get(FLASHES_KEY) {
@@ -372,6 +661,14 @@ impl Session {
 
     /// Takes the flashed messages as `(category, message)` pairs, removing them
     /// (Flask's `get_flashed_messages(with_categories=True)`).
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// session.flash("Saved.", "message");
+    /// let shown = session.take_flashes();
+    /// assert_eq!(shown, [("message".to_owned(), "Saved.".to_owned())]);
+    /// assert!(session.take_flashes().is_empty(), "each message is shown once");
+    /// ```
     pub fn take_flashes(&self) -> Vec<(String, String)> {
         let Some(Value::List(list)) = self.remove(FLASHES_KEY) else {
             return Vec::new();
@@ -465,8 +762,8 @@ mod tests {
     #[test]
     fn flashes_are_flask_tuples() {
         let s = session(&[]);
-        s.flash("message", "Saved");
-        s.flash("error", "Oops");
+        s.flash("Saved", "message");
+        s.flash("Oops", "error");
         assert_eq!(
             s.get_value(FLASHES_KEY),
             Some(Value::List(vec![
@@ -477,6 +774,41 @@ mod tests {
         let taken = s.take_flashes();
         assert_eq!(taken[1], ("error".to_owned(), "Oops".to_owned()));
         assert!(s.take_flashes().is_empty());
+    }
+
+    #[test]
+    fn update_helpers_follow_flask_modified_rules() {
+        let s = session(&[("n", Value::Int(1)), ("name", Value::Str("x".into()))]);
+        assert!(s.update("n", |n: i64| n * 10).unwrap());
+        assert_eq!(s.get_value("n"), Some(Value::Int(10)));
+        let err = s.update("name", |n: i64| n + 1).unwrap_err();
+        assert!(err.to_string().contains("\"name\""), "{err}");
+        assert_eq!(s.get_value("name"), Some(Value::Str("x".into())));
+        assert!(s.remove_as::<i64>("name").is_err());
+        assert!(s.contains_key("name"), "a value that did not convert stays");
+        let fresh = session(&[]);
+        assert!(!fresh.update("n", |n: i64| n + 1).unwrap());
+        assert_eq!(
+            flags(&fresh),
+            (true, false),
+            "updating an absent key changes nothing"
+        );
+        fresh.update_or("n", 5, |n: i64| n + 1).unwrap();
+        assert_eq!(fresh.remove_as::<i64>("n").unwrap(), Some(5));
+        assert_eq!(flags(&fresh), (true, true));
+    }
+
+    #[test]
+    fn changes_after_the_response_are_not_saved_and_leave_the_state_finished() {
+        let s = session(&[("a", Value::Int(1))]);
+        let late = s.clone();
+        let saved = s.take_state();
+        assert_eq!(saved.data.len(), 1);
+        assert!(late.lock_untracked().finished);
+        late.insert_value("b", 2);
+        // Logged once: the flag is cleared by the first late write.
+        assert!(!late.lock_untracked().finished);
+        assert_eq!(saved.data.get("b"), None);
     }
 
     #[test]

@@ -29,7 +29,8 @@ pub(crate) enum Command {
 /// Where the secret key comes from.
 #[derive(Debug, Args)]
 pub(crate) struct KeyArgs {
-    /// The secret key (Flask's SECRET_KEY), as text.
+    /// The secret key (Flask's SECRET_KEY), as text. Without this flag and without
+    /// FLAGON_SECRET_KEY, the SECRET_KEY environment variable is used.
     #[arg(
         long,
         env = "FLAGON_SECRET_KEY",

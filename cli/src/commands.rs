@@ -3,6 +3,7 @@
 use std::io::Read;
 
 use flagon::flask::{self, DecodeError, Limits};
+use flagon::ConfigError;
 use flagon::{Key, KeyRing};
 
 use crate::args::{Command, DecodeArgs, KeyArgs, SignArgs};
@@ -35,11 +36,22 @@ pub(crate) struct Output {
     pub(crate) warning: Option<String>,
 }
 
-/// Runs `command` with `stdin` as its input and `clock` as the current Unix time.
-pub(crate) fn run(command: Command, stdin: &mut dyn Read, clock: u64) -> Result<Output, CliError> {
+/// Where a command finds what the process gives it besides its arguments.
+pub(crate) struct Env<'a> {
+    /// The standard input.
+    pub(crate) stdin: &'a mut dyn Read,
+    /// The current Unix time.
+    pub(crate) clock: u64,
+    /// An environment variable's value (`SECRET_KEY`), if set.
+    pub(crate) var: &'a dyn Fn(&str) -> Option<String>,
+}
+
+/// Runs `command` in `env`.
+pub(crate) fn run(command: Command, env: Env<'_>) -> Result<Output, CliError> {
+    let Env { stdin, clock, var } = env;
     match command {
-        Command::Decode(args) => decode(args, clock),
-        Command::Sign(args) => sign(args, stdin, clock),
+        Command::Decode(args) => decode(args, clock, var),
+        Command::Sign(args) => sign(args, stdin, clock, var),
         Command::Keygen => Ok(Output {
             stdout: format!("{}\n", Key::generate().to_hex()),
             warning: None,
@@ -47,7 +59,11 @@ pub(crate) fn run(command: Command, stdin: &mut dyn Read, clock: u64) -> Result<
     }
 }
 
-fn decode(args: DecodeArgs, clock: u64) -> Result<Output, CliError> {
+fn decode(
+    args: DecodeArgs,
+    clock: u64,
+    var: &dyn Fn(&str) -> Option<String>,
+) -> Result<Output, CliError> {
     let cookie = args.cookie.trim();
     let limits = cli_limits();
     if args.unverified {
@@ -60,7 +76,7 @@ fn decode(args: DecodeArgs, clock: u64) -> Result<Output, CliError> {
             )),
         });
     }
-    let mut ring = KeyRing::new(secret_key(&args.key)?);
+    let mut ring = KeyRing::new(secret_key(&args.key, var)?);
     let fallbacks = args
         .fallback
         .iter()
@@ -74,21 +90,37 @@ fn decode(args: DecodeArgs, clock: u64) -> Result<Output, CliError> {
     }
     let now = args.now.unwrap_or(clock);
     let verified = flask::verify(cookie.as_bytes(), &ring, now, args.max_age, 0, &limits)?;
+    // The one case where key rotation is the story: an old key signed it.
+    let warning = (verified.key_index > 0).then(|| {
+        "note: signed with a fallback key, not the current one: the app still accepts it and \
+         re-signs it with the current key the next time it saves the session"
+            .to_owned()
+    });
     Ok(Output {
         stdout: format!("{}\n", flask::to_tagged_json(&verified.session)),
-        warning: None,
+        warning,
     })
 }
 
-fn sign(args: SignArgs, stdin: &mut dyn Read, clock: u64) -> Result<Output, CliError> {
-    let key = secret_key(&args.key)?;
+fn sign(
+    args: SignArgs,
+    stdin: &mut dyn Read,
+    clock: u64,
+    var: &dyn Fn(&str) -> Option<String>,
+) -> Result<Output, CliError> {
+    let key = secret_key(&args.key, var)?;
     let mut input = Vec::new();
     stdin
         .read_to_end(&mut input)
         .map_err(|e| CliError::Usage(format!("could not read the session from stdin: {e}")))?;
     let session = flask::from_tagged_json(&input, &Limits::default()).map_err(|e| {
+        // The decoder speaks of cookies; here the text came from the user, not a cookie.
+        let why = match e {
+            DecodeError::Payload(why) => why.to_owned(),
+            other => other.to_string(),
+        };
         CliError::Usage(format!(
-            "stdin is not a tagged-JSON session object ({e}); pipe in e.g. '{{\"logged_in\":true}}'"
+            "stdin is not a tagged-JSON session object ({why}); pipe in e.g. '{{\"logged_in\":true}}'"
         ))
     })?;
     let timestamp = args.timestamp.unwrap_or(clock);
@@ -128,15 +160,26 @@ fn cli_limits() -> Limits {
     limits
 }
 
-/// The signing key from `--secret`, `--secret-hex` or `FLAGON_SECRET_KEY`.
-fn secret_key(args: &KeyArgs) -> Result<Key, CliError> {
+/// The signing key from `--secret-hex`, `--secret` (or `FLAGON_SECRET_KEY`, which clap
+/// reads into it), else the `SECRET_KEY` every Flask app is configured with.
+fn secret_key(args: &KeyArgs, var: &dyn Fn(&str) -> Option<String>) -> Result<Key, CliError> {
     match (&args.secret, &args.secret_hex) {
         (_, Some(hex)) => key_from_hex(hex, "--secret-hex"),
         (Some(text), None) => key_from_text(text, "--secret"),
-        (None, None) => Err(CliError::Usage(
-            "no secret key: pass --secret KEY (or --secret-hex HEX) or set FLAGON_SECRET_KEY"
-                .into(),
-        )),
+        (None, None) => match var("SECRET_KEY") {
+            Some(text) => Key::new(text).map_err(|e| match e {
+                ConfigError::EmptyKey => CliError::Usage(
+                    "SECRET_KEY is set but empty: set it to the app's key, or pass --secret KEY"
+                        .into(),
+                ),
+                other => CliError::Usage(format!("SECRET_KEY: {other}")),
+            }),
+            None => Err(CliError::Usage(
+                "no secret key: pass --secret KEY (or --secret-hex HEX), or set \
+                 FLAGON_SECRET_KEY or SECRET_KEY"
+                    .into(),
+            )),
+        },
     }
 }
 
@@ -176,15 +219,66 @@ mod tests {
         assert_eq!(parse_hex("é1"), None);
     }
 
+    fn no_var(_: &str) -> Option<String> {
+        None
+    }
+
     #[test]
     fn missing_key_is_usage_error() {
         let args = KeyArgs {
             secret: None,
             secret_hex: None,
         };
-        let err = secret_key(&args).unwrap_err();
+        let err = secret_key(&args, &no_var).unwrap_err();
         assert_eq!(err.exit_code(), 2);
-        assert!(err.to_string().contains("FLAGON_SECRET_KEY"), "{err}");
+        assert!(
+            err.to_string().contains("FLAGON_SECRET_KEY or SECRET_KEY"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn secret_key_variable_is_the_last_resort() {
+        let none = KeyArgs {
+            secret: None,
+            secret_hex: None,
+        };
+        let app_key = |name: &str| (name == "SECRET_KEY").then(|| "app key".to_owned());
+        let from_var = secret_key(&none, &app_key).unwrap();
+        assert_eq!(from_var.to_hex(), Key::new("app key").unwrap().to_hex());
+        let flag = KeyArgs {
+            secret: Some("flag key".into()),
+            secret_hex: None,
+        };
+        let from_flag = secret_key(&flag, &app_key).unwrap();
+        assert_eq!(from_flag.to_hex(), Key::new("flag key").unwrap().to_hex());
+        let empty = |_: &str| Some(String::new());
+        let err = secret_key(&none, &empty).unwrap_err();
+        assert!(
+            err.to_string().starts_with("SECRET_KEY is set but empty"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_json_on_stdin_does_not_speak_of_signatures() {
+        let args = SignArgs {
+            key: KeyArgs {
+                secret: Some("k".into()),
+                secret_hex: None,
+            },
+            timestamp: Some(1),
+        };
+        let err = sign(args, &mut &b"{not json"[..], 1, &no_var).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("stdin is not a tagged-JSON session object ("),
+            "{text}"
+        );
+        assert!(
+            !text.contains("signed") && !text.contains("Flask never"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -196,7 +290,12 @@ mod tests {
 
     #[test]
     fn keygen_prints_64_hex_digits() {
-        let out = run(Command::Keygen, &mut std::io::empty(), 0).unwrap();
+        let env = Env {
+            stdin: &mut std::io::empty(),
+            clock: 0,
+            var: &no_var,
+        };
+        let out = run(Command::Keygen, env).unwrap();
         let key = out.stdout.trim_end();
         assert_eq!(key.len(), 64);
         assert!(key.bytes().all(|b| b.is_ascii_hexdigit()));

@@ -6,6 +6,9 @@
 //! flagon keygen
 //! ```
 //!
+//! The key comes from `--secret` / `--secret-hex`, else `FLAGON_SECRET_KEY`, else the
+//! `SECRET_KEY` your app reads.
+//!
 //! Exit status: 0 success, 1 the cookie does not verify, 2 misuse. Errors are one line
 //! on stderr; a cookie or key is never printed there.
 
@@ -30,7 +33,12 @@ fn main() -> ExitCode {
     let clock = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    match commands::run(cli.command, &mut std::io::stdin().lock(), clock) {
+    let env = commands::Env {
+        stdin: &mut std::io::stdin().lock(),
+        clock,
+        var: &|name| std::env::var(name).ok(),
+    };
+    match commands::run(cli.command, env) {
         Ok(out) => {
             if let Some(warning) = out.warning {
                 eprintln!("flagon: {warning}");

@@ -21,6 +21,7 @@ fn flagon(args: &[&str], env_key: Option<&str>, stdin: &str) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_flagon"));
     cmd.args(args)
         .env_remove("FLAGON_SECRET_KEY")
+        .env_remove("SECRET_KEY")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -100,10 +101,50 @@ fn decode_takes_key_from_env() {
 }
 
 #[test]
+fn decode_falls_back_to_the_apps_secret_key_variable() {
+    let now = (T0 + 100).to_string();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flagon"));
+    let out = cmd
+        .args(["decode", "--now", &now, LOGIN])
+        .env_remove("FLAGON_SECRET_KEY")
+        .env("SECRET_KEY", KEY)
+        .output()
+        .unwrap();
+    assert_eq!(
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).as_ref()
+        ),
+        (Some(0), "{\"logged_in\":true}\n"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // FLAGON_SECRET_KEY wins over SECRET_KEY.
+    let out = Command::new(env!("CARGO_BIN_EXE_flagon"))
+        .args(["decode", "--now", &now, LOGIN])
+        .env("FLAGON_SECRET_KEY", "not the key")
+        .env("SECRET_KEY", KEY)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
 fn decode_rejects_wrong_key_tampering_and_garbage() {
     let now = (T0 + 100).to_string();
     let r = run(&["decode", "--secret", "not the key", "--now", &now, LOGIN]);
     assert_rejected(&r, "bad signature");
+    assert!(
+        r.stderr
+            .contains("a wrong key, or the cookie was tampered with"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("fallback"),
+        "no rotation hint: {}",
+        r.stderr
+    );
     assert!(!r.stderr.contains(LOGIN) && !r.stderr.contains("not the key"));
     let tampered = LOGIN.replacen("eyJ", "eyK", 1);
     assert_rejected(
@@ -185,6 +226,13 @@ fn decode_accepts_fallback_keys() {
         (r.code, r.stdout.as_str()),
         (0, "{\"a\":1}\n"),
         "{}",
+        r.stderr
+    );
+    // Verified by an old key: the one case where rotation is worth a note.
+    assert!(
+        r.stderr
+            .starts_with("flagon: note: signed with a fallback key, not the current one"),
+        "{:?}",
         r.stderr
     );
     let hex: String = b"old key".iter().map(|b| format!("{b:02x}")).collect();
@@ -275,7 +323,9 @@ fn keygen_prints_distinct_64_hex_keys() {
 fn misuse_is_exit_2_with_one_line() {
     assert_usage_error(&run(&["decode", LOGIN]), "FLAGON_SECRET_KEY");
     assert_usage_error(&flagon(&["sign"], None, "{}"), "--secret");
-    assert_usage_error(&flagon(&["sign"], Some(KEY), "{not json"), "tagged-JSON");
+    let bad_json = flagon(&["sign"], Some(KEY), "{not json");
+    assert_usage_error(&bad_json, "tagged-JSON");
+    assert!(!bad_json.stderr.contains("signed"), "{}", bad_json.stderr);
     assert_usage_error(&flagon(&["sign"], Some(KEY), "[1,2]"), "tagged-JSON");
     assert_usage_error(&run(&["decode", "--bogus", LOGIN]), "--bogus");
     assert_usage_error(&run(&["decode"]), "COOKIE");

@@ -235,7 +235,7 @@ fn days_in_month(y: u64, m: u64) -> u64 {
 pub fn config_of(case: &CookieCase) -> SessionConfig {
     SessionConfig::new(Key::new("set-cookie fuzz key").expect("not empty"))
         .cookie_name(case.name.clone())
-        .domain(case.domain.clone())
+        .domain(case.domain.as_deref())
         .path(case.path.clone())
         .secure(case.secure)
         .http_only(case.http_only)

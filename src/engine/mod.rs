@@ -8,6 +8,8 @@ mod cookie_mode;
 mod sid_cookie;
 pub(crate) mod slot;
 mod store_mode;
+#[cfg(test)]
+mod tests;
 
 pub(crate) use store_mode::error_chain;
 
@@ -128,6 +130,15 @@ pub(crate) async fn open<'a>(
     }
 }
 
+/// Opens a cookie session, which needs no I/O (for synchronous access).
+#[cfg(feature = "actix")]
+pub(crate) fn open_cookie<'a>(
+    shared: &Arc<Shared>,
+    cookie_headers: impl IntoIterator<Item = &'a [u8]> + 'a,
+) -> Opened {
+    cookie_mode::open(shared, cookie_headers, shared.config.clock.now())
+}
+
 /// What to add to the response, or what to replace it with.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Outcome {
@@ -148,6 +159,10 @@ pub(crate) struct Failure {
     pub(crate) status: StatusCode,
     pub(crate) message: &'static str,
 }
+
+/// The body of the 500 for a route without the session layer: the fix is for the
+/// developer and goes to the log; the visitor learns nothing about the server.
+pub(crate) const MISSING_LAYER_MESSAGE: &str = "Internal Server Error\n";
 
 /// The body of a store-failure response: nothing about the store's internals.
 pub(crate) const STORE_FAILURE_MESSAGE: &str =
@@ -181,7 +196,7 @@ pub(crate) async fn finish<'a>(
     };
     let state = opened.session.take_state();
     if status.is_server_error() {
-        return server_error(&state);
+        return server_error(&state, status);
     }
     let outcome = match opened.origin {
         Origin::Stored(loaded) => store_mode::finish(shared, store, state, loaded, now).await,
@@ -214,13 +229,20 @@ pub(crate) fn finish_cookie<'a>(
     };
     let state = opened.session.take_state();
     if status.is_server_error() {
-        return server_error(&state);
+        return server_error(&state, status);
     }
     mark_private(shared, cookie_mode::finish(shared, state, now))
 }
 
 /// The handler failed: save nothing, but a cached response must still vary.
-fn server_error(state: &State) -> Outcome {
+fn server_error(state: &State, status: StatusCode) -> Outcome {
+    if state.modified {
+        tracing::warn!(
+            status = status.as_u16(),
+            "the handler answered {status}, so the session changes it made are not saved \
+             (a failed request never half-saves a session)"
+        );
+    }
     Outcome {
         vary: state.accessed,
         ..Outcome::default()

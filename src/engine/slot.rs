@@ -78,6 +78,22 @@ impl<C: AsRef<[u8]>> Slot<C> {
         Ok(slot.get_or_insert(opened).session.clone())
     }
 
+    /// The session without awaiting: the one a handler or extractor of this request
+    /// opened already, or a cookie session opened now. `None` when a store would have to
+    /// be read first.
+    #[cfg(feature = "actix")]
+    pub(crate) fn session_now(&self) -> Option<Session> {
+        let mut slot = lock(&self.0.opened);
+        if let Some(opened) = slot.as_ref() {
+            return Some(opened.session.clone());
+        }
+        if self.0.shared.store.is_some() {
+            return None;
+        }
+        let opened = super::open_cookie(&self.0.shared, self.0.cookies.iter());
+        Some(slot.insert(opened).session.clone())
+    }
+
     /// Has a handler of this request opened the session already?
     #[cfg(feature = "flask-login")]
     pub(crate) fn is_opened(&self) -> bool {

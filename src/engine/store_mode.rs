@@ -355,14 +355,7 @@ fn store_failed(shared: &Shared, error: &StoreError) -> Failure {
 
 /// An error with its sources, for one log field.
 pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    crate::error::Report(error).to_string()
 }
 
 /// Strict conflicts: a key this request read was changed by another request meanwhile.

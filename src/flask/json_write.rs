@@ -116,7 +116,7 @@ fn tie_to_even(ax: f64, digits: &str, exp: i32) -> Option<String> {
     let k = digits.len();
     // Two k-digit strings can both read back as `ax` only when 10^-k is below its
     // relative spacing (2^-52): k ≥ 16. And an even last digit is already Python's.
-    if k < 16 || digits.as_bytes()[k - 1] % 2 == 0 {
+    if k < 16 || digits.as_bytes()[k - 1].is_multiple_of(2) {
         return None;
     }
     // Exact digits well past where a non-tie shows a non-zero digit (the expansion's
@@ -188,6 +188,7 @@ mod tests {
         parse(text.as_bytes(), 1, |m: Map| Ok(Value::Dict(m))).unwrap()
     }
 
+    #[allow(clippy::excessive_precision)] // exact binary values: ties between two shortest forms
     #[test]
     fn float_repr_matches_python() {
         for (x, repr) in [

@@ -37,7 +37,7 @@ pub enum DecodeError {
     #[error("malformed cookie: {0}; Flask and flagon never write such a value")]
     Malformed(&'static str),
     /// No key in the ring produced this signature.
-    #[error("bad signature: no configured key signed this cookie; after rotating the secret key, keep the old one as a fallback")]
+    #[error("bad signature: it matches none of the configured keys (a wrong key, or the cookie was tampered with)")]
     BadSignature,
     /// The timestamp segment does not decode to an integer of at most 8 bytes.
     #[error("malformed timestamp: the signed timestamp segment is empty or longer than 8 bytes")]

@@ -59,6 +59,7 @@ pub(crate) fn from_json(text: &[u8], max_depth: usize) -> Result<Map, DecodeErro
 }
 
 /// One value → its tagged JSON text (what a store keeps per session key).
+#[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
 pub(crate) fn value_to_json(value: &Value) -> String {
     let mut out = String::with_capacity(16);
     write_value(&mut out, value);
@@ -66,6 +67,12 @@ pub(crate) fn value_to_json(value: &Value) -> String {
 }
 
 /// Tagged JSON text of one value (any JSON type at the top) → the value.
+#[cfg(any(
+    feature = "sqlite",
+    feature = "redis",
+    feature = "postgres",
+    feature = "csrf"
+))]
 pub(crate) fn value_from_json(text: &[u8], max_depth: usize) -> Result<Value, DecodeError> {
     json::parse(text, max_depth, untag).map_err(DecodeError::Payload)
 }

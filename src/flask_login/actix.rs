@@ -194,10 +194,11 @@ impl ResponseError for LoginRejection {
                 .content_type("text/plain; charset=utf-8")
                 .body("Please log in to access this page.\n"),
             LoginRejection::MissingMiddleware => {
+                // The fix is for the developer: in the log, not in the visitor's page.
                 tracing::error!("{self}");
                 HttpResponse::InternalServerError()
                     .content_type("text/plain; charset=utf-8")
-                    .body(format!("{self}\n"))
+                    .body(crate::engine::MISSING_LAYER_MESSAGE)
             }
             LoginRejection::Session(rejection) => rejection.error_response(),
         }

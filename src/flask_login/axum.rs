@@ -216,8 +216,10 @@ impl IntoResponse for LoginRejection {
             )
                 .into_response(),
             LoginRejection::MissingLayer => {
+                // The fix is for the developer: in the log, not in the visitor's page.
                 tracing::error!("{self}");
-                (StatusCode::INTERNAL_SERVER_ERROR, format!("{self}\n")).into_response()
+                let status = StatusCode::INTERNAL_SERVER_ERROR;
+                (status, crate::engine::MISSING_LAYER_MESSAGE).into_response()
             }
             LoginRejection::Session(rejection) => rejection.into_response(),
         }

@@ -223,7 +223,8 @@ impl LoginConfig {
 
     /// The remember cookie's `Domain` (`REMEMBER_COOKIE_DOMAIN`, default none).
     pub fn remember_cookie_domain(mut self, domain: Option<impl Into<String>>) -> Self {
-        self.cookie = self.cookie.domain(domain);
+        let domain: Option<String> = domain.map(Into::into);
+        self.cookie = self.cookie.domain(domain.as_deref());
         self
     }
 

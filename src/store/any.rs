@@ -19,14 +19,25 @@ use crate::id::{IdScheme, StoreKey};
 #[non_exhaustive]
 pub enum ConnectError {
     /// The spec names no store kind flagon knows.
-    #[error("unknown session store spec: use memory, sqlite:PATH, redis://HOST:PORT, redis+cluster://H1:P1,H2:P2, postgres://... or flask-session+redis://HOST:PORT")]
+    #[error("unknown session store spec: use memory, memory:MAX_ENTRIES, sqlite:PATH, redis://HOST:PORT, redis+cluster://H1:P1,H2:P2, postgres://USER@HOST/DB or flask-session+redis://HOST:PORT")]
     UnknownKind,
     /// The store kind exists but its cargo feature is not enabled in this build.
-    #[error("session store `{0}` is not compiled in: enable flagon's cargo feature `{0}`")]
+    #[error("session store `{0}` is not compiled in: enable flagon's cargo feature `{0}` (for example `cargo run --features {0}`)")]
     NotCompiled(&'static str),
     /// The spec has the right kind but a malformed rest.
     #[error("malformed session store spec: {0}")]
     BadSpec(&'static str),
+    /// The SQLite database file could not be opened or created.
+    #[error("could not open the SQLite session store {}: {why}", path.display())]
+    SqliteFile {
+        /// The file named in the spec.
+        path: std::path::PathBuf,
+        /// Why, as far as it can be told: a missing directory, or SQLite's reason.
+        why: String,
+        /// SQLite's error.
+        #[source]
+        source: StoreError,
+    },
     /// The store could not be opened or reached.
     #[error("could not open the session store: {0}")]
     Store(#[source] StoreError),
@@ -87,6 +98,12 @@ impl AnyStore {
         if spec == "memory" || spec.starts_with("memory:") {
             return connect_memory(spec);
         }
+        if let Some(kind) = ["sqlite", "redis", "postgres"]
+            .into_iter()
+            .find(|kind| spec == *kind)
+        {
+            return Err(ConnectError::BadSpec(bare_kind_hint(kind)));
+        }
         if let Some(path) = spec.strip_prefix("sqlite:") {
             return connect_sqlite(path).await;
         }
@@ -120,6 +137,15 @@ impl AnyStore {
     }
 }
 
+/// What to write instead of a bare kind name (`sqlite` rather than `sqlite:PATH`).
+fn bare_kind_hint(kind: &str) -> &'static str {
+    match kind {
+        "sqlite" => "sqlite needs a file: write sqlite:PATH, for example sqlite:sessions.db",
+        "redis" => "redis needs an address: write redis://HOST:PORT, for example redis://127.0.0.1:6379",
+        _ => "postgres needs a URL: write postgres://USER@HOST/DB, for example postgres://postgres@127.0.0.1/test",
+    }
+}
+
 fn connect_memory(spec: &str) -> Result<AnyStore, ConnectError> {
     #[cfg(feature = "memory")]
     {
@@ -146,12 +172,35 @@ async fn connect_sqlite(path: &str) -> Result<AnyStore, ConnectError> {
             return Err(ConnectError::BadSpec("sqlite:PATH needs a file path"));
         }
         let store = super::sqlite::SqliteStore::open(path).await;
-        store.map(AnyStore::Sqlite).map_err(ConnectError::Store)
+        store
+            .map(AnyStore::Sqlite)
+            .map_err(|source| sqlite_file_error(std::path::Path::new(path), source))
     }
     #[cfg(not(feature = "sqlite"))]
     {
         let _ = path;
         Err(ConnectError::NotCompiled("sqlite"))
+    }
+}
+
+/// Says which file could not be opened and, where the file system can tell, why.
+#[cfg(feature = "sqlite")]
+fn sqlite_file_error(path: &std::path::Path, source: StoreError) -> ConnectError {
+    let parent = path.parent().filter(|dir| !dir.as_os_str().is_empty());
+    let why = if let Some(dir) = parent.filter(|dir| !dir.is_dir()) {
+        format!(
+            "its directory {} does not exist; create it or choose another path",
+            dir.display()
+        )
+    } else if path.is_dir() {
+        "that is a directory; name a file inside it, for example sessions.db".to_owned()
+    } else {
+        crate::error::Report(&source).to_string()
+    };
+    ConnectError::SqliteFile {
+        path: path.to_owned(),
+        why,
+        source,
     }
 }
 
@@ -341,6 +390,40 @@ mod tests {
             bad.await,
             Err(ConnectError::NotCompiled("flask-session"))
         ));
+    }
+
+    #[tokio::test]
+    async fn bare_kind_names_say_what_to_write() {
+        let Err(error) = AnyStore::connect("sqlite").await else {
+            panic!("a bare `sqlite` must not open a store");
+        };
+        assert_eq!(
+            error.to_string(),
+            "malformed session store spec: sqlite needs a file: write sqlite:PATH, for example sqlite:sessions.db"
+        );
+        let Err(error) = AnyStore::connect("redis").await else {
+            panic!("a bare `redis` must not open a store");
+        };
+        assert!(error.to_string().contains("redis://HOST:PORT"), "{error}");
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[tokio::test]
+    async fn sqlite_error_names_the_file_and_the_missing_directory() {
+        let Err(error) = AnyStore::connect("sqlite:/nonexistent-flagon-dir/sessions.db").await
+        else {
+            panic!("a file in a missing directory must not open");
+        };
+        assert_eq!(
+            error.to_string(),
+            "could not open the SQLite session store /nonexistent-flagon-dir/sessions.db: its \
+             directory /nonexistent-flagon-dir does not exist; create it or choose another path"
+        );
+        let report = crate::error::Report(&error).to_string();
+        assert!(
+            report.contains("another path: session store failed: unable to open database file"),
+            "{report}"
+        );
     }
 
     #[cfg(feature = "memory")]

@@ -7,8 +7,6 @@
 //!
 //! Times are integer UTC Unix seconds everywhere: no text dates, no local time.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use super::StoreError;
 use crate::flask::tagged::{value_from_json, value_to_json};
 use crate::flask::Limits;
@@ -28,21 +26,24 @@ pub(crate) fn decode_value(text: &str) -> Result<Value, StoreError> {
         .map_err(|_| StoreError::Corrupt("a stored session value is not valid tagged JSON"))
 }
 
-/// The current time in UTC Unix seconds.
+/// The current time in UTC Unix seconds (the store tests' clock).
+#[cfg(test)]
 pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
 }
 
 /// A Unix time as the signed 64-bit integer SQL columns hold (saturating: a time past
 /// `i64::MAX` is "never").
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn to_sql_time(t: u64) -> i64 {
     i64::try_from(t).unwrap_or(i64::MAX)
 }
 
 /// A stored signed time back to Unix seconds; a negative value is corrupt.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn from_sql_time(t: i64) -> Result<u64, StoreError> {
     u64::try_from(t).map_err(|_| StoreError::Corrupt("a stored session time is negative"))
 }
@@ -65,6 +66,7 @@ mod tests {
     use super::*;
     use crate::value::Map;
 
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     #[test]
     fn sql_time_saturates_and_rejects_negative() {
         assert_eq!(to_sql_time(u64::MAX), i64::MAX);

@@ -8,10 +8,34 @@
 //!
 //! Stores see only a [`StoreKey`], the SHA-256 of the session id: a leaked table holds no
 //! live session tokens.
+#![doc = include_str!("../../docs/stores.md")]
+#![doc = ""]
+// The guide's links to feature-gated items: in-crate where the item is compiled in, else
+// to the full documentation.
 #![cfg_attr(
-    all(feature = "memory", feature = "sqlite", feature = "redis", feature = "postgres", feature = "flask-session", feature = "test-util"),
-    doc = include_str!("../../docs/stores.md")
+    any(
+        feature = "memory",
+        feature = "sqlite",
+        feature = "redis",
+        feature = "postgres"
+    ),
+    doc = "[connect]: any::AnyStore::connect"
 )]
+#![cfg_attr(
+    not(any(
+        feature = "memory",
+        feature = "sqlite",
+        feature = "redis",
+        feature = "postgres"
+    )),
+    doc = "[connect]: https://docs.rs/flagon/latest/flagon/store/any/enum.AnyStore.html#method.connect"
+)]
+#![cfg_attr(feature = "test-util", doc = "[conformance]: conformance")]
+#![cfg_attr(
+    not(feature = "test-util"),
+    doc = "[conformance]: https://docs.rs/flagon/latest/flagon/store/conformance/index.html"
+)]
+#![doc = "[spawn_sweeper]: sweeper::spawn_sweeper"]
 
 pub(crate) mod dyn_store;
 
@@ -28,22 +52,35 @@ use std::collections::BTreeMap;
     feature = "redis",
     feature = "postgres"
 ))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(
+        feature = "memory",
+        feature = "sqlite",
+        feature = "redis",
+        feature = "postgres"
+    )))
+)]
 pub mod any;
 #[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
 pub(crate) mod codec;
 #[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod conformance;
 #[cfg(feature = "flask-session")]
 pub mod flask_session;
 #[cfg(feature = "memory")]
+#[cfg_attr(docsrs, doc(cfg(feature = "memory")))]
 pub mod memory;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod postgres;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub mod sqlite;
-#[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
 pub mod sweeper;
 
 /// One stored session.

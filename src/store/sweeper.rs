@@ -1,9 +1,8 @@
 //! A background task that removes expired sessions and survives store errors.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::codec::unix_now;
 use super::SessionStore;
 
 /// Longest wait between attempts while the store keeps failing.
@@ -43,4 +42,11 @@ pub fn spawn_sweeper<S: SessionStore>(
             }
         }
     })
+}
+
+/// The current time in UTC Unix seconds.
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

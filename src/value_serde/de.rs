@@ -117,7 +117,7 @@ impl<'de> de::Deserializer<'de> for &'de Value {
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
         match self {
             Value::Bool(b) => visitor.visit_bool(*b),
-            other => Err(ValueError::mismatch("a bool", other)),
+            other => Err(ValueError::not_a_bool(other)),
         }
     }
 

@@ -39,6 +39,16 @@ impl ValueError {
         ))
     }
 
+    /// A bool was asked for and the session holds something else, which Flask code often
+    /// stores as a flag (`1`, a user id, a string).
+    pub(crate) fn not_a_bool(found: &Value) -> Self {
+        let ValueError(message) = ValueError::mismatch("a bool", found);
+        ValueError(format!(
+            "{message}. For a flag read as Flask does (`if session.get(key):`), use \
+             `Session::is_truthy(key)`"
+        ))
+    }
+
     /// A stored integer is outside the range of the integer type asked for.
     pub(crate) fn no_fit(number: impl Display, target: &str) -> Self {
         ValueError(format!(

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 #[path = "../../fuzz/src/oracle.rs"]
-#[allow(dead_code, unreachable_pub)]
+#[allow(dead_code, unreachable_pub, clippy::duplicate_mod)] // in both replay modules
 mod oracle;
 
 #[path = "../../fuzz/src/header.rs"]

@@ -11,7 +11,7 @@ use flate2::Compression;
 use std::io::Write as _;
 
 #[path = "../../fuzz/src/oracle.rs"]
-#[allow(dead_code, unreachable_pub)]
+#[allow(dead_code, unreachable_pub, clippy::duplicate_mod)] // in both replay modules
 mod oracle;
 
 use oracle::{check_json, check_raw, check_signed, check_tagged_roundtrip};

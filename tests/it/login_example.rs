@@ -2,7 +2,7 @@
 
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../examples/login.rs"]
-mod login;
+pub(crate) mod login;
 
 use flagon::axum::SessionLayer;
 use flagon::{Key, SessionConfig};
@@ -46,4 +46,35 @@ async fn classic_login_flow() {
         .unwrap()
         .starts_with("session=; Expires=Thu, 01 Jan 1970"));
     assert_eq!(get(&app, "/dashboard", None).await.body, "Access denied!");
+}
+
+/// A Flask app that stored `session['logged_in'] = 1` (truthy in Python) is logged in here
+/// too: the dashboard reads the flag with Python's truthiness, not as a Rust `bool`.
+#[tokio::test]
+async fn flask_written_truthy_flags_log_in() {
+    let app = app();
+    let key = Key::new("example key").unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    for (value, page) in [
+        (flagon::Value::Int(1), "Welcome to the dashboard!"),
+        (
+            flagon::Value::Str("yes".into()),
+            "Welcome to the dashboard!",
+        ),
+        (flagon::Value::Int(0), "Access denied!"),
+        (flagon::Value::Null, "Access denied!"),
+    ] {
+        let mut session = flagon::Map::new();
+        session.insert("logged_in".into(), value.clone());
+        let cookie = format!("session={}", flagon::flask::sign(&session, &key, now));
+        let reply = get(&app, "/dashboard", Some(&cookie)).await;
+        assert_eq!(
+            (reply.status, reply.body.as_str()),
+            (StatusCode::OK, page),
+            "{value:?}"
+        );
+    }
 }

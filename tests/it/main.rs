@@ -6,6 +6,8 @@ mod a_log_capture;
 
 #[cfg(feature = "actix")]
 mod actix_scenarios;
+#[cfg(feature = "memory")]
+mod browser;
 
 #[cfg(all(feature = "redis", feature = "postgres"))]
 mod faults;

@@ -68,6 +68,10 @@ async fn redis_killed_mid_run_then_restarted() {
                 reply.body
             );
             assert_eq!(reply.headers.get("retry-after").unwrap(), "1");
+            assert!(
+                reply.varies_on_cookie(),
+                "{path}: a 503 depends on the cookie too"
+            );
             assert_eq!(
                 reply.set_cookie(),
                 None,

@@ -1,17 +1,15 @@
-//! The axum adapter end to end, in-process: what a browser would see.
+//! Both adapters end to end, in-process: what a browser would see. Every scenario runs
+//! once through axum and once through actix-web (see `support::app`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::extract::Path;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::Router;
-use flagon::axum::SessionLayer;
-use flagon::{flask, Key, KeyRing, Map, Session, SessionConfig, SessionError, Value};
+use flagon::{flask, Key, KeyRing, Map, SessionConfig, Value};
 
-use crate::support::http::{get as fetch, send};
+pub(crate) use crate::support::app::routes;
+use crate::support::app::{App, Framework};
 
 const SECRET: &str = "scenario secret";
 const T0: u64 = 1_700_000_000;
@@ -31,92 +29,6 @@ impl TestClock {
         let clock = self.0.clone();
         config.clock(move || UNIX_EPOCH + Duration::from_secs(clock.load(Ordering::SeqCst)))
     }
-}
-
-async fn read(session: Session) -> Result<String, SessionError> {
-    Ok(session.get::<i64>("n")?.unwrap_or(0).to_string())
-}
-
-async fn counter(session: Session) -> Result<String, SessionError> {
-    let n = session.get::<i64>("n")?.unwrap_or(0) + 1;
-    session.insert("n", n)?;
-    Ok(n.to_string())
-}
-
-async fn put(session: Session, Path(key): Path<String>) -> Result<&'static str, SessionError> {
-    session.insert(&key, true)?;
-    Ok("ok")
-}
-
-async fn pop(session: Session, Path(key): Path<String>) -> String {
-    format!("{:?}", session.remove(&key))
-}
-
-async fn keys(session: Session) -> String {
-    session.keys().join(",")
-}
-
-async fn permanent(session: Session, Path(on): Path<bool>) -> &'static str {
-    session.set_permanent(on);
-    "ok"
-}
-
-async fn fail(session: Session) -> (StatusCode, &'static str) {
-    session.insert_value("doomed", true);
-    (StatusCode::INTERNAL_SERVER_ERROR, "handler failed")
-}
-
-async fn big(session: Session, Path(len): Path<usize>) -> &'static str {
-    session.insert_value("big", Value::Str(pseudo_random_text(len)));
-    "ok"
-}
-
-async fn big_checked(session: Session, Path(len): Path<usize>) -> (StatusCode, String) {
-    session.insert_value("big", Value::Str(pseudo_random_text(len)));
-    match session.check_size() {
-        Ok(()) => (StatusCode::OK, "fits".into()),
-        Err(e) => {
-            session.remove("big");
-            (StatusCode::PAYLOAD_TOO_LARGE, e.to_string())
-        }
-    }
-}
-
-/// Text that zlib cannot shrink much, so cookie sizes are predictable.
-fn pseudo_random_text(len: usize) -> String {
-    let mut x: u32 = 2_463_534_242;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            char::from(b'!' + (x % 90) as u8)
-        })
-        .collect()
-}
-
-pub(crate) fn routes() -> Router {
-    Router::new()
-        .route("/read", get(read))
-        .route("/counter", get(counter))
-        .route("/put/{key}", get(put))
-        .route("/pop/{key}", get(pop))
-        .route("/keys", get(keys))
-        .route("/clear", get(|s: Session| async move { s.clear() }))
-        .route("/purge", get(|s: Session| async move { s.purge() }))
-        .route("/permanent/{on}", get(permanent))
-        .route("/fail", get(fail))
-        .route("/big/{len}", get(big))
-        .route("/big-checked/{len}", get(big_checked))
-        .route("/untouched", get(|| async { "static" }))
-        .route(
-            "/optional",
-            get(|s: Option<Session>| async move { format!("{}", s.is_some()) }),
-        )
-}
-
-fn app_with(config: SessionConfig) -> Router {
-    routes().layer(SessionLayer::new(config).unwrap())
 }
 
 fn flask_config() -> SessionConfig {
@@ -155,18 +67,18 @@ fn now() -> u64 {
         .as_secs()
 }
 
-#[tokio::test]
-async fn counter_persists_across_requests() {
-    let app = app_with(flask_config());
-    let first = fetch(&app, "/counter", None).await;
+crate::on_both_frameworks! {
+async fn counter_persists_across_requests(framework: Framework) {
+    let app = App::new(framework, flask_config());
+    let first = app.get("/counter", None).await;
     assert_eq!((first.status, first.body.as_str()), (StatusCode::OK, "1"));
     assert!(first.varies_on_cookie());
     let set = first.set_cookie().unwrap();
     assert!(set.ends_with("; HttpOnly; Path=/"), "{set}");
-    let second = fetch(&app, "/counter", Some(&first.cookie_pair())).await;
+    let second = app.get("/counter", Some(&first.cookie_pair())).await;
     assert_eq!(second.body, "2");
     assert_eq!(decode(&second.cookie_value(), now())["n"], Value::Int(2));
-    let read = fetch(&app, "/read", Some(&second.cookie_pair())).await;
+    let read = app.get("/read", Some(&second.cookie_pair())).await;
     assert_eq!(read.body, "2");
     assert_eq!(
         read.set_cookie(),
@@ -176,10 +88,9 @@ async fn counter_persists_across_requests() {
     assert!(read.varies_on_cookie());
 }
 
-#[tokio::test]
-async fn secure_defaults_reach_the_header() {
-    let app = app_with(SessionConfig::new(Key::new(SECRET).unwrap()));
-    let reply = fetch(&app, "/counter", None).await;
+async fn secure_defaults_reach_the_header(framework: Framework) {
+    let app = App::new(framework, SessionConfig::new(Key::new(SECRET).unwrap()));
+    let reply = app.get("/counter", None).await;
     let set = reply.set_cookie().unwrap();
     assert!(
         set.ends_with("; Secure; HttpOnly; Path=/; SameSite=Lax"),
@@ -187,24 +98,30 @@ async fn secure_defaults_reach_the_header() {
     );
 }
 
-#[tokio::test]
-async fn extracting_without_the_layer_is_a_500_naming_the_layer() {
-    let app = routes();
-    let reply = fetch(&app, "/read", None).await;
+async fn extracting_without_the_layer_is_a_plain_500_and_the_log_names_the_layer(framework: Framework) {
+    let app = App::without_layer(framework);
+    let (logs, _guard) = crate::support::logs::Capture::start();
+    let reply = app.get("/read", None).await;
     assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert!(reply.body.contains("SessionLayer"), "{}", reply.body);
-    assert_eq!(fetch(&app, "/optional", None).await.body, "false");
+    assert_eq!(reply.body, "Internal Server Error\n");
+    assert!(logs.text().contains("ERROR"), "{}", logs.text());
+    let fix = match framework {
+        Framework::Axum => "add `.layer(SessionLayer::new(config)?)` to the Router",
+        #[cfg(feature = "actix")]
+        Framework::Actix => "add `.wrap(SessionMiddleware::new(config)?)` to the App",
+    };
+    assert!(logs.text().contains(fix), "{}", logs.text());
+    assert_eq!(app.get("/optional", None).await.body, "false");
     assert_eq!(
-        fetch(&app_with(flask_config()), "/optional", None)
+        App::new(framework, flask_config()).get("/optional", None)
             .await
             .body,
         "true"
     );
 }
 
-#[tokio::test]
-async fn tampered_or_garbage_cookies_are_an_empty_session_never_an_error() {
-    let app = app_with(flask_config());
+async fn tampered_or_garbage_cookies_are_an_empty_session_never_an_error(framework: Framework) {
+    let app = App::new(framework, flask_config());
     let good = cookie_for(&[("n", Value::Int(7))], now());
     let mut tampered = good.clone().into_bytes();
     let last = tampered.len() - 3;
@@ -217,7 +134,7 @@ async fn tampered_or_garbage_cookies_are_an_empty_session_never_an_error() {
         "session=eyJhIjoxfQ.ZVPxAA.",
         "session=caf\u{e9}.x.y",
     ] {
-        let reply = fetch(&app, "/read", Some(bad)).await;
+        let reply = app.get("/read", Some(bad)).await;
         assert_eq!(
             (reply.status, reply.body.as_str()),
             (StatusCode::OK, "0"),
@@ -229,20 +146,17 @@ async fn tampered_or_garbage_cookies_are_an_empty_session_never_an_error() {
             "a bad cookie is not deleted (Flask parity)"
         );
     }
-    assert_eq!(fetch(&app, "/read", Some(&good)).await.body, "7");
+    assert_eq!(app.get("/read", Some(&good)).await.body, "7");
 }
 
-#[tokio::test]
-async fn first_cookie_that_verifies_wins() {
-    let app = app_with(flask_config());
+async fn first_cookie_that_verifies_wins(framework: Framework) {
+    let app = App::new(framework, flask_config());
     let good = cookie_for(&[("n", Value::Int(5))], now());
     let other = cookie_for(&[("n", Value::Int(6))], now());
     let header = format!("session=tossed.by.attacker; {good}; {other}");
-    let reply = send(&app, "GET", "/read", &[header.as_str()], None).await;
+    let reply = app.send("GET", "/read", &[header.as_str()], None).await;
     assert_eq!(reply.body, "5");
-    let split = send(
-        &app,
-        "GET",
+    let split = app.send("GET",
         "/read",
         &["a=1; session=junk", good.as_str()],
         None,
@@ -251,54 +165,36 @@ async fn first_cookie_that_verifies_wins() {
     assert_eq!(split.body, "5", "cookies split over several header fields");
 }
 
-#[tokio::test]
-async fn a_5xx_response_saves_nothing() {
-    let app = app_with(flask_config());
-    let reply = fetch(&app, "/fail", None).await;
+async fn a_5xx_response_saves_nothing(framework: Framework) {
+    let app = App::new(framework, flask_config());
+    let reply = app.get("/fail", None).await;
     assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(reply.set_cookie(), None);
     assert!(reply.varies_on_cookie());
 }
 
-#[tokio::test]
-async fn oversized_cookie_is_an_error_not_a_silent_drop() {
-    let app = app_with(flask_config());
-    let small = fetch(&app, "/big/100", None).await;
+async fn oversized_cookie_is_an_error_not_a_silent_drop(framework: Framework) {
+    let app = App::new(framework, flask_config());
+    let small = app.get("/big/100", None).await;
     assert_eq!(small.status, StatusCode::OK);
-    let big = fetch(&app, "/big/5000", None).await;
+    let big = app.get("/big/5000", None).await;
     assert_eq!(big.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(big.set_cookie(), None);
-    let handled = fetch(&app, "/big-checked/5000", None).await;
+    let handled = app.get("/big-checked/5000", None).await;
     assert_eq!(handled.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(
         handled.body.contains("over the 4093-byte limit"),
         "{}",
         handled.body
     );
-    let anyway = app_with(flask_config().oversize(flagon::OversizePolicy::InsecureSendAnyway));
-    let sent = fetch(&anyway, "/big/5000", None).await;
+    let anyway = App::new(framework, flask_config().oversize(flagon::OversizePolicy::InsecureSendAnyway));
+    let sent = anyway.get("/big/5000", None).await;
     assert!(sent.set_cookie().unwrap().len() > 4093);
 }
 
-#[tokio::test]
-async fn vary_is_merged_not_duplicated() {
-    let app = Router::new()
-        .route(
-            "/",
-            get(|s: Session| async move {
-                let _ = s.contains_key("x");
-                ([("vary", "Accept-Encoding")], "ok")
-            }),
-        )
-        .route(
-            "/already",
-            get(|s: Session| async move {
-                let _ = s.len();
-                ([("vary", "cookie")], "ok")
-            }),
-        )
-        .layer(SessionLayer::new(flask_config()).unwrap());
-    let reply = fetch(&app, "/", None).await;
+async fn vary_is_merged_not_duplicated(framework: Framework) {
+    let app = App::new(framework, flask_config());
+    let reply = app.get("/vary/accept-encoding", None).await;
     let vary: Vec<_> = reply
         .headers
         .get_all("vary")
@@ -306,53 +202,49 @@ async fn vary_is_merged_not_duplicated() {
         .map(|v| v.to_str().unwrap())
         .collect();
     assert_eq!(vary, ["Accept-Encoding", "Cookie"]);
-    let already = fetch(&app, "/already", None).await;
+    let already = app.get("/vary/cookie", None).await;
     assert_eq!(already.headers.get_all("vary").iter().count(), 1);
 }
 
-#[tokio::test]
-async fn untouched_routes_get_no_session_headers() {
-    let app = app_with(flask_config());
+async fn untouched_routes_get_no_session_headers(framework: Framework) {
+    let app = App::new(framework, flask_config());
     let cookie = cookie_for(&[("n", Value::Int(1))], now());
-    let reply = fetch(&app, "/untouched", Some(&cookie)).await;
+    let reply = app.get("/untouched", Some(&cookie)).await;
     assert_eq!(reply.set_cookie(), None);
     assert!(!reply.varies_on_cookie());
 }
 
-#[tokio::test]
-async fn expiry_is_enforced_from_the_last_write() {
+async fn expiry_is_enforced_from_the_last_write(framework: Framework) {
     let clock = TestClock::at(T0);
-    let app = app_with(clock.install(flask_config().permanent_lifetime(Duration::from_secs(100))));
-    let login = fetch(&app, "/put/logged_in", None).await;
+    let app = App::new(framework, clock.install(flask_config().permanent_lifetime(Duration::from_secs(100))));
+    let login = app.get("/put/logged_in", None).await;
     let cookie = login.cookie_pair();
     clock.advance(100);
     assert_eq!(
-        fetch(&app, "/keys", Some(&cookie)).await.body,
+        app.get("/keys", Some(&cookie)).await.body,
         "logged_in",
         "age == max_age is accepted"
     );
     clock.advance(1);
     assert_eq!(
-        fetch(&app, "/keys", Some(&cookie)).await.body,
+        app.get("/keys", Some(&cookie)).await.body,
         "",
         "age > max_age is rejected"
     );
 }
 
-#[tokio::test]
-async fn future_cookies_are_rejected_unless_skew_allows() {
-    let app = app_with(flask_config());
+async fn future_cookies_are_rejected_unless_skew_allows(framework: Framework) {
+    let app = App::new(framework, flask_config());
     let future = cookie_for(&[("n", Value::Int(3))], now() + 30);
-    assert_eq!(fetch(&app, "/read", Some(&future)).await.body, "0");
-    let tolerant = app_with(flask_config().clock_skew(Duration::from_secs(60)));
-    assert_eq!(fetch(&tolerant, "/read", Some(&future)).await.body, "3");
+    assert_eq!(app.get("/read", Some(&future)).await.body, "0");
+    let tolerant = App::new(framework, flask_config().clock_skew(Duration::from_secs(60)));
+    assert_eq!(tolerant.get("/read", Some(&future)).await.body, "3");
 }
 
-#[tokio::test]
-async fn permanent_sessions_carry_expires_and_refresh() {
+async fn permanent_sessions_carry_expires_and_refresh(framework: Framework) {
     let clock = TestClock::at(T0);
-    let app = app_with(clock.install(flask_config()));
-    let made = fetch(&app, "/permanent/true", None).await;
+    let app = App::new(framework, clock.install(flask_config()));
+    let made = app.get("/permanent/true", None).await;
     let set = made.set_cookie().unwrap();
     // T0 + 31 days = 2023-12-15T22:13:20Z
     assert!(
@@ -360,7 +252,7 @@ async fn permanent_sessions_carry_expires_and_refresh() {
         "{set}"
     );
     clock.advance(60);
-    let untouched = fetch(&app, "/untouched", Some(&made.cookie_pair())).await;
+    let untouched = app.get("/untouched", Some(&made.cookie_pair())).await;
     let refreshed = untouched
         .set_cookie()
         .expect("Flask refreshes permanent sessions on every request");
@@ -369,29 +261,28 @@ async fn permanent_sessions_carry_expires_and_refresh() {
         "{refreshed}"
     );
     assert!(untouched.varies_on_cookie());
-    let no_refresh = app_with(clock.install(flask_config().refresh_each_request(false)));
+    let no_refresh = App::new(framework, clock.install(flask_config().refresh_each_request(false)));
     assert_eq!(
-        fetch(&no_refresh, "/read", Some(&made.cookie_pair()))
+        no_refresh.get("/read", Some(&made.cookie_pair()))
             .await
             .set_cookie(),
         None
     );
 }
 
-#[tokio::test]
-async fn fallback_keys_verify_and_writes_move_to_the_current_key() {
+async fn fallback_keys_verify_and_writes_move_to_the_current_key(framework: Framework) {
     let config =
         SessionConfig::flask(Key::new("new key").unwrap()).fallback_key(Key::new(SECRET).unwrap());
-    let app = app_with(config);
+    let app = App::new(framework, config);
     let old = cookie_for(&[("n", Value::Int(41))], now());
-    let read = fetch(&app, "/read", Some(&old)).await;
+    let read = app.get("/read", Some(&old)).await;
     assert_eq!(read.body, "41");
     assert_eq!(
         read.set_cookie(),
         None,
         "a verified fallback cookie is not re-signed by itself"
     );
-    let write = fetch(&app, "/counter", Some(&old)).await;
+    let write = app.get("/counter", Some(&old)).await;
     let new_keys = KeyRing::new(Key::new("new key").unwrap());
     let value = write.cookie_value();
     let verified = flask::verify(
@@ -405,51 +296,49 @@ async fn fallback_keys_verify_and_writes_move_to_the_current_key() {
     .unwrap();
     assert_eq!(verified.key_index, 0);
     assert_eq!(verified.session["n"], Value::Int(42));
-    let dropped = app_with(SessionConfig::flask(Key::new("new key").unwrap()));
+    let dropped = App::new(framework, SessionConfig::flask(Key::new("new key").unwrap()));
     assert_eq!(
-        fetch(&dropped, "/read", Some(&old)).await.body,
+        dropped.get("/read", Some(&old)).await.body,
         "0",
         "removed fallback"
     );
 }
 
-#[tokio::test]
-async fn clear_and_purge_send_a_matching_deletion_cookie() {
+async fn clear_and_purge_send_a_matching_deletion_cookie(framework: Framework) {
     let config = flask_config()
         .cookie_name("sid")
         .path("/app")
         .domain(Some("example.com"));
-    let app = app_with(config);
+    let app = App::new(framework, config);
     let deletion = "sid=; Domain=example.com; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; HttpOnly; Path=/app";
     assert_eq!(
-        fetch(&app, "/clear", None).await.set_cookie().as_deref(),
+        app.get("/clear", None).await.set_cookie().as_deref(),
         Some(deletion)
     );
     let cookie = cookie_for(&[("a", Value::Int(1))], now()).replace("session=", "sid=");
     assert_eq!(
-        fetch(&app, "/purge", Some(&cookie))
+        app.get("/purge", Some(&cookie))
             .await
             .set_cookie()
             .as_deref(),
         Some(deletion)
     );
-    let popped = fetch(&app, "/pop/a", Some(&cookie)).await;
+    let popped = app.get("/pop/a", Some(&cookie)).await;
     assert_eq!(popped.body, "Some(Int(1))");
     assert_eq!(
         popped.set_cookie().as_deref(),
         Some(deletion),
         "popping the last key empties it"
     );
-    let missing = fetch(&app, "/pop/zzz", Some(&cookie)).await;
+    let missing = app.get("/pop/zzz", Some(&cookie)).await;
     assert_eq!(
         (missing.body.as_str(), missing.set_cookie()),
         ("None", None)
     );
 }
 
-#[tokio::test]
-async fn flask_typed_values_survive_a_rust_round_trip() {
-    let app = app_with(flask_config());
+async fn flask_typed_values_survive_a_rust_round_trip(framework: Framework) {
+    let app = App::new(framework, flask_config());
     let flashes = Value::List(vec![Value::Tuple(vec!["message".into(), "Saved".into()])]);
     let cookie = cookie_for(
         &[
@@ -459,16 +348,17 @@ async fn flask_typed_values_survive_a_rust_round_trip() {
         ],
         now(),
     );
-    let reply = fetch(&app, "/counter", Some(&cookie)).await;
+    let reply = app.get("/counter", Some(&cookie)).await;
     let data = decode(&reply.cookie_value(), now());
     assert_eq!(data["_flashes"], flashes);
     assert_eq!(data["blob"], Value::Bytes(vec![0, 255]));
     assert_eq!(data["n"], Value::Int(2));
 }
+}
 
 #[test]
 fn configuration_errors_come_at_startup() {
     assert!(matches!(Key::new(""), Err(flagon::ConfigError::EmptyKey)));
-    let err = SessionLayer::new(flask_config().cookie_name("bad name")).unwrap_err();
+    let err = flagon::axum::SessionLayer::new(flask_config().cookie_name("bad name")).unwrap_err();
     assert!(err.to_string().contains("invalid cookie name"), "{err}");
 }

@@ -19,7 +19,7 @@ use flagon::{Key, SessionConfig};
 
 use crate::support::http::{get, send};
 
-#[allow(dead_code, unreachable_pub)]
+#[allow(dead_code, unreachable_pub, clippy::duplicate_mod)] // also in login_example.rs
 #[path = "../../examples/login.rs"]
 mod login;
 

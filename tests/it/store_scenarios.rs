@@ -1,4 +1,6 @@
-//! Server-side sessions through the axum layer: ids, renew, purge races, touches, timeouts.
+//! Server-side sessions through both adapters: ids, renew, purge, touches, timeouts (each
+//! scenario once through axum and once through actix-web); the purge race and concurrent
+//! writers through axum, on several threads.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -15,7 +17,8 @@ use http::StatusCode;
 use tokio::sync::Notify;
 
 use crate::scenarios::{routes, TestClock};
-use crate::support::http::{get as fetch, send};
+use crate::support::app::{App, Framework};
+use crate::support::http::get as fetch;
 
 /// Counts what the engine asks of the store.
 #[derive(Default)]
@@ -132,103 +135,6 @@ fn app_with_steps(config: SessionConfig, steps: Arc<Steps>) -> (Router, Arc<Coun
     (router, counts)
 }
 
-#[tokio::test]
-async fn the_cookie_carries_only_a_signed_id() {
-    let (app, counts) = app(config());
-    let first = fetch(&app, "/counter", None).await;
-    assert_eq!(first.body, "1");
-    assert_eq!(counts.create.load(Ordering::SeqCst), 1);
-    let value = first.cookie_value();
-    assert_eq!(
-        value.matches('.').count(),
-        2,
-        "id.timestamp.signature: {value}"
-    );
-    let keys = flagon::KeyRing::new(Key::new("store scenarios").unwrap());
-    let as_flask = flagon::flask::verify(
-        value.as_bytes(),
-        &keys,
-        u64::MAX / 2,
-        u64::MAX,
-        0,
-        &Default::default(),
-    );
-    assert!(
-        as_flask.is_err(),
-        "an id cookie never verifies as a Flask session cookie"
-    );
-    let second = fetch(&app, "/counter", Some(&first.cookie_pair())).await;
-    assert_eq!(second.body, "2");
-    assert_eq!(second.set_cookie(), None, "same id, nothing to re-send");
-}
-
-#[tokio::test]
-async fn an_unmodified_session_costs_one_read_and_no_write() {
-    let (app, counts) = app(config());
-    let cookie = fetch(&app, "/counter", None).await.cookie_pair();
-    let before = counts.writes();
-    let loads = counts.load.load(Ordering::SeqCst);
-    let read = fetch(&app, "/read", Some(&cookie)).await;
-    assert_eq!(read.body, "1");
-    assert_eq!(counts.load.load(Ordering::SeqCst), loads + 1);
-    assert_eq!(counts.writes(), before);
-    assert_eq!(counts.touch.load(Ordering::SeqCst), 0, "touch is throttled");
-    assert!(read.varies_on_cookie());
-}
-
-#[tokio::test]
-async fn forged_and_unknown_ids_are_never_adopted() {
-    let (app, counts) = app(config());
-    for forged in [
-        "session=garbage",
-        "session=eyJhIjoxfQ.ZVPxAA.njuUsaCugTIOn_G8r5TAhwpI-Yw",
-    ] {
-        assert_eq!(fetch(&app, "/read", Some(forged)).await.body, "0");
-    }
-    assert_eq!(
-        counts.load.load(Ordering::SeqCst),
-        0,
-        "a forged id costs no store round trip"
-    );
-    let cookie = fetch(&app, "/put/a", None).await.cookie_pair();
-    assert_eq!(
-        fetch(&app, "/purge", Some(&cookie)).await.status,
-        StatusCode::OK
-    );
-    let after = fetch(&app, "/put/b", Some(&cookie)).await;
-    let new_cookie = after.cookie_pair();
-    assert_ne!(new_cookie, cookie, "a dead id is replaced, not revived");
-    assert_eq!(fetch(&app, "/keys", Some(&new_cookie)).await.body, "b");
-    assert_eq!(fetch(&app, "/keys", Some(&cookie)).await.body, "");
-}
-
-#[tokio::test]
-async fn renew_kills_the_old_id_and_keeps_the_data() {
-    let (app, _) = app(config());
-    let old = fetch(&app, "/put/user", None).await.cookie_pair();
-    let renewed = fetch(&app, "/renew", Some(&old)).await;
-    let new = renewed.cookie_pair();
-    assert_ne!(new, old);
-    assert_eq!(fetch(&app, "/keys", Some(&new)).await.body, "user");
-    assert_eq!(
-        fetch(&app, "/keys", Some(&old)).await.body,
-        "",
-        "old id loads nothing"
-    );
-}
-
-#[tokio::test]
-async fn purge_deletes_the_record_and_the_cookie() {
-    let (app, counts) = app(config());
-    let cookie = fetch(&app, "/put/a", None).await.cookie_pair();
-    let purged = fetch(&app, "/purge", Some(&cookie)).await;
-    assert!(purged
-        .set_cookie()
-        .unwrap()
-        .starts_with("session=; Expires=Thu, 01 Jan 1970"));
-    assert_eq!(counts.delete.load(Ordering::SeqCst), 1);
-}
-
 /// A request that began before a logout never brings the session back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_request_cannot_resurrect_a_purged_session() {
@@ -285,71 +191,6 @@ async fn concurrent_requests_writing_distinct_keys_lose_nothing() {
     assert_eq!(present, 3840);
 }
 
-#[tokio::test]
-async fn reads_touch_at_most_once_per_interval_and_idle_sessions_expire() {
-    let clock = TestClock::at(1_700_000_000);
-    let config = clock.install(config().idle_timeout(Duration::from_secs(600)));
-    let (app, counts) = app(config);
-    let cookie = fetch(&app, "/put/a", None).await.cookie_pair();
-    clock.advance(30);
-    fetch(&app, "/read", Some(&cookie)).await;
-    assert_eq!(
-        counts.touch.load(Ordering::SeqCst),
-        0,
-        "within the touch interval"
-    );
-    clock.advance(40);
-    fetch(&app, "/read", Some(&cookie)).await;
-    assert_eq!(
-        counts.touch.load(Ordering::SeqCst),
-        1,
-        "a read past the interval is activity"
-    );
-    clock.advance(599);
-    assert_eq!(
-        fetch(&app, "/keys", Some(&cookie)).await.body,
-        "a",
-        "the touch moved the expiry"
-    );
-    clock.advance(601);
-    assert_eq!(
-        fetch(&app, "/keys", Some(&cookie)).await.body,
-        "",
-        "idle timeout"
-    );
-}
-
-#[tokio::test]
-async fn the_absolute_timeout_holds_however_active_the_session_is() {
-    let clock = TestClock::at(1_700_000_000);
-    let config = clock.install(
-        config()
-            .idle_timeout(Duration::from_secs(600))
-            .absolute_timeout(Duration::from_secs(1000)),
-    );
-    let (app, _) = app(config);
-    let cookie = fetch(&app, "/counter", None).await.cookie_pair();
-    for _ in 0..9 {
-        clock.advance(100);
-        assert_ne!(fetch(&app, "/counter", Some(&cookie)).await.body, "1");
-    }
-    clock.advance(100);
-    assert_eq!(
-        fetch(&app, "/counter", Some(&cookie)).await.body,
-        "1",
-        "created 1000 s ago: a new session"
-    );
-}
-
-#[tokio::test]
-async fn a_5xx_handler_saves_nothing_to_the_store() {
-    let (app, counts) = app(config());
-    let reply = send(&app, "GET", "/fail", &[], None).await;
-    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(counts.writes(), 0);
-    assert_eq!(reply.set_cookie(), None);
-}
-
 /// A memory store whose stored bytes have rotted: every load reports corruption.
 struct Rotten(MemoryStore);
 
@@ -395,19 +236,181 @@ impl SessionStore for Rotten {
     }
 }
 
-#[tokio::test]
-async fn a_corrupt_record_is_an_empty_session_not_an_outage() {
-    let layer = SessionLayer::new(config())
+/// The routes of `support::app` on a counting memory store, through either adapter.
+fn stored(framework: Framework, config: SessionConfig) -> (App, Arc<Counts>) {
+    let counts = Arc::new(Counts::default());
+    let store = Counting {
+        inner: MemoryStore::new(100_000),
+        counts: counts.clone(),
+    };
+    (App::with_store(framework, config, store), counts)
+}
+
+crate::on_both_frameworks! {
+async fn the_cookie_carries_only_a_signed_id(framework: Framework) {
+    let (app, counts) = stored(framework, config());
+    let first = app.get("/counter", None).await;
+    assert_eq!(first.body, "1");
+    assert_eq!(counts.create.load(Ordering::SeqCst), 1);
+    let value = first.cookie_value();
+    assert_eq!(
+        value.matches('.').count(),
+        2,
+        "id.timestamp.signature: {value}"
+    );
+    let keys = flagon::KeyRing::new(Key::new("store scenarios").unwrap());
+    let as_flask = flagon::flask::verify(
+        value.as_bytes(),
+        &keys,
+        u64::MAX / 2,
+        u64::MAX,
+        0,
+        &Default::default(),
+    );
+    assert!(
+        as_flask.is_err(),
+        "an id cookie never verifies as a Flask session cookie"
+    );
+    let second = app.get("/counter", Some(&first.cookie_pair())).await;
+    assert_eq!(second.body, "2");
+    assert_eq!(second.set_cookie(), None, "same id, nothing to re-send");
+}
+
+async fn an_unmodified_session_costs_one_read_and_no_write(framework: Framework) {
+    let (app, counts) = stored(framework, config());
+    let cookie = app.get("/counter", None).await.cookie_pair();
+    let before = counts.writes();
+    let loads = counts.load.load(Ordering::SeqCst);
+    let read = app.get("/read", Some(&cookie)).await;
+    assert_eq!(read.body, "1");
+    assert_eq!(counts.load.load(Ordering::SeqCst), loads + 1);
+    assert_eq!(counts.writes(), before);
+    assert_eq!(counts.touch.load(Ordering::SeqCst), 0, "touch is throttled");
+    assert!(read.varies_on_cookie());
+}
+
+async fn forged_and_unknown_ids_are_never_adopted(framework: Framework) {
+    let (app, counts) = stored(framework, config());
+    for forged in [
+        "session=garbage",
+        "session=eyJhIjoxfQ.ZVPxAA.njuUsaCugTIOn_G8r5TAhwpI-Yw",
+    ] {
+        assert_eq!(app.get("/read", Some(forged)).await.body, "0");
+    }
+    assert_eq!(
+        counts.load.load(Ordering::SeqCst),
+        0,
+        "a forged id costs no store round trip"
+    );
+    let cookie = app.get("/put/a", None).await.cookie_pair();
+    assert_eq!(
+        app.get("/purge", Some(&cookie)).await.status,
+        StatusCode::OK
+    );
+    let after = app.get("/put/b", Some(&cookie)).await;
+    let new_cookie = after.cookie_pair();
+    assert_ne!(new_cookie, cookie, "a dead id is replaced, not revived");
+    assert_eq!(app.get("/keys", Some(&new_cookie)).await.body, "b");
+    assert_eq!(app.get("/keys", Some(&cookie)).await.body, "");
+}
+
+async fn renew_kills_the_old_id_and_keeps_the_data(framework: Framework) {
+    let (app, _) = stored(framework, config());
+    let old = app.get("/put/user", None).await.cookie_pair();
+    let renewed = app.get("/renew", Some(&old)).await;
+    let new = renewed.cookie_pair();
+    assert_ne!(new, old);
+    assert_eq!(app.get("/keys", Some(&new)).await.body, "user");
+    assert_eq!(
+        app.get("/keys", Some(&old)).await.body,
+        "",
+        "old id loads nothing"
+    );
+}
+
+async fn purge_deletes_the_record_and_the_cookie(framework: Framework) {
+    let (app, counts) = stored(framework, config());
+    let cookie = app.get("/put/a", None).await.cookie_pair();
+    let purged = app.get("/purge", Some(&cookie)).await;
+    assert!(purged
+        .set_cookie()
         .unwrap()
-        .with_store(Rotten(MemoryStore::new(10)));
-    let app = routes().layer(layer);
-    let cookie = fetch(&app, "/put/a", None).await.cookie_pair();
-    let read = fetch(&app, "/keys", Some(&cookie)).await;
+        .starts_with("session=; Expires=Thu, 01 Jan 1970"));
+    assert_eq!(counts.delete.load(Ordering::SeqCst), 1);
+}
+
+async fn reads_touch_at_most_once_per_interval_and_idle_sessions_expire(framework: Framework) {
+    let clock = TestClock::at(1_700_000_000);
+    let config = clock.install(config().idle_timeout(Duration::from_secs(600)));
+    let (app, counts) = stored(framework, config);
+    let cookie = app.get("/put/a", None).await.cookie_pair();
+    clock.advance(30);
+    app.get("/read", Some(&cookie)).await;
+    assert_eq!(
+        counts.touch.load(Ordering::SeqCst),
+        0,
+        "within the touch interval"
+    );
+    clock.advance(40);
+    app.get("/read", Some(&cookie)).await;
+    assert_eq!(
+        counts.touch.load(Ordering::SeqCst),
+        1,
+        "a read past the interval is activity"
+    );
+    clock.advance(599);
+    assert_eq!(
+        app.get("/keys", Some(&cookie)).await.body,
+        "a",
+        "the touch moved the expiry"
+    );
+    clock.advance(601);
+    assert_eq!(
+        app.get("/keys", Some(&cookie)).await.body,
+        "",
+        "idle timeout"
+    );
+}
+
+async fn the_absolute_timeout_holds_however_active_the_session_is(framework: Framework) {
+    let clock = TestClock::at(1_700_000_000);
+    let config = clock.install(
+        config()
+            .idle_timeout(Duration::from_secs(600))
+            .absolute_timeout(Duration::from_secs(1000)),
+    );
+    let (app, _) = stored(framework, config);
+    let cookie = app.get("/counter", None).await.cookie_pair();
+    for _ in 0..9 {
+        clock.advance(100);
+        assert_ne!(app.get("/counter", Some(&cookie)).await.body, "1");
+    }
+    clock.advance(100);
+    assert_eq!(
+        app.get("/counter", Some(&cookie)).await.body,
+        "1",
+        "created 1000 s ago: a new session"
+    );
+}
+
+async fn a_5xx_handler_saves_nothing_to_the_store(framework: Framework) {
+    let (app, counts) = stored(framework, config());
+    let reply = app.send("GET", "/fail", &[], None).await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(counts.writes(), 0);
+    assert_eq!(reply.set_cookie(), None);
+}
+
+async fn a_corrupt_record_is_an_empty_session_not_an_outage(framework: Framework) {
+    let app = App::with_store(framework, config(), Rotten(MemoryStore::new(10)));
+    let cookie = app.get("/put/a", None).await.cookie_pair();
+    let read = app.get("/keys", Some(&cookie)).await;
     assert_eq!((read.status, read.body.as_str()), (StatusCode::OK, ""));
-    let write = fetch(&app, "/put/b", Some(&cookie)).await;
+    let write = app.get("/put/b", Some(&cookie)).await;
     assert_ne!(
         write.cookie_pair(),
         cookie,
         "the unreadable id is not adopted"
     );
+}
 }

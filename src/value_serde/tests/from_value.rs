@@ -56,6 +56,7 @@ fn type_mismatches_name_the_python_type_and_not_the_contents() {
          read it as a matching Rust type, or as `flagon::Value`"
     );
     assert!(err::<bool>(&Value::Int(1)).starts_with("expected a bool, found int"));
+    assert!(err::<bool>(&Value::Int(1)).ends_with("use `Session::is_truthy(key)`"));
     assert!(err::<String>(&Value::List(vec![])).starts_with("expected a str, found list"));
     assert!(err::<Vec<u8>>(&Value::Dict(Default::default()))
         .starts_with("expected a list or tuple, found dict"));
