@@ -13,6 +13,10 @@
 //! `cookie` (default), `memory`, `sqlite:PATH`, `redis://HOST:PORT`,
 //! `redis+cluster://H1:P1,H2:P2,…` and `postgres://…` (Redis and PostgreSQL need
 //! `--features redis` / `--features postgres`).
+//!
+//! `SESSION_COOKIE` picks how a cookie session is kept: `signed` (default, Flask's
+//! format), `sealed` (encrypted: the user cannot read it, and Flask cannot either) or
+//! `sealed-accepting-signed` (the transition: reads both, writes sealed).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,7 +28,7 @@ use axum::{Form, Router};
 use flagon::axum::SessionLayer;
 use flagon::store::any::AnyStore;
 use flagon::store::sweeper::spawn_sweeper;
-use flagon::{Key, Session, SessionConfig, SessionError};
+use flagon::{CookieMode, Key, Session, SessionConfig, SessionError};
 use serde::Deserialize;
 
 const INDEX: &str = r#"<!doctype html>
@@ -117,11 +121,26 @@ fn store_spec() -> String {
     std::env::var("SESSION_STORE").unwrap_or_else(|_| "cookie".to_owned())
 }
 
+/// `SESSION_COOKIE`: `signed` (default), `sealed` or `sealed-accepting-signed`.
+pub fn cookie_mode(spec: Option<&str>) -> Result<CookieMode, String> {
+    match spec.unwrap_or("signed") {
+        "signed" => Ok(CookieMode::Signed),
+        "sealed" => Ok(CookieMode::Sealed),
+        "sealed-accepting-signed" => Ok(CookieMode::SealedAcceptingSigned),
+        other => Err(format!(
+            "SESSION_COOKIE must be signed, sealed or sealed-accepting-signed, got {other:?}"
+        )),
+    }
+}
+
 #[allow(dead_code)] // `main` is unused when the integration tests include this file.
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Plain HTTP on localhost, so no `Secure`; keep flagon's other defaults.
-    let config = SessionConfig::new(key_from_env()?).secure(false);
+    let mode = cookie_mode(std::env::var("SESSION_COOKIE").ok().as_deref())?;
+    let config = SessionConfig::new(key_from_env()?)
+        .secure(false)
+        .cookie_mode(mode);
     let store = store_spec();
     let layer = match store.as_str() {
         "cookie" => SessionLayer::new(config)?,

@@ -50,6 +50,41 @@ pub enum OversizePolicy {
     InsecureSendAnyway,
 }
 
+/// How a cookie session (a layer without a store) is kept in its cookie.
+///
+/// Server-side sessions are not affected: their cookie holds only a signed random id.
+///
+/// | mode | writes | reads | Flask can share it |
+/// |---|---|---|---|
+/// | [`Signed`](Self::Signed) (default) | Flask's signed cookie | signed | yes |
+/// | [`Sealed`](Self::Sealed) | sealed (encrypted) cookie | sealed | **no** |
+/// | [`SealedAcceptingSigned`](Self::SealedAcceptingSigned) | sealed | sealed and signed | no |
+///
+/// A signed cookie is readable by its holder (base64 of JSON); a sealed one is not. See
+/// [`crate::sealed`] for the format. To move a live app from signed to sealed without
+/// logging anyone out, deploy `SealedAcceptingSigned` for at least the permanent
+/// lifetime (every signed cookie still accepted is re-written sealed on the next request
+/// that opens the session), then `Sealed`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CookieMode {
+    /// Flask's signed cookie, byte-compatible with Flask (readable by the user).
+    #[default]
+    Signed,
+    /// Encrypted and authenticated with XChaCha20-Poly1305; signed cookies are rejected.
+    Sealed,
+    /// The transition window: accept signed and sealed cookies, write sealed only. A
+    /// signed cookie that is accepted is re-sealed on that response.
+    SealedAcceptingSigned,
+}
+
+impl CookieMode {
+    /// Does this mode write sealed cookies?
+    pub fn seals(self) -> bool {
+        self != CookieMode::Signed
+    }
+}
+
 /// Everything flagon needs to know about your sessions.
 ///
 /// [`SessionConfig::new`] gives secure defaults (`Secure`, `HttpOnly`, `SameSite=Lax`);
@@ -68,6 +103,7 @@ pub enum OversizePolicy {
 pub struct SessionConfig {
     pub(crate) keys: KeyRing,
     pub(crate) cookie_name: String,
+    pub(crate) cookie_mode: CookieMode,
     pub(crate) domain: Option<String>,
     pub(crate) path: String,
     pub(crate) secure: bool,
@@ -124,6 +160,7 @@ impl SessionConfig {
         SessionConfig {
             keys: KeyRing::new(key),
             cookie_name: "session".to_owned(),
+            cookie_mode: CookieMode::Signed,
             domain: None,
             path: "/".to_owned(),
             secure: true,
@@ -162,6 +199,15 @@ impl SessionConfig {
     /// The cookie's name (Flask's `SESSION_COOKIE_NAME`, default `session`).
     pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
         self.cookie_name = name.into();
+        self
+    }
+
+    /// How a cookie session is kept in its cookie: Flask's signed format (default), or
+    /// sealed (encrypted), or sealed while still accepting signed cookies. A sealed cookie
+    /// is not a Flask cookie; see [`CookieMode`].
+    #[must_use]
+    pub fn cookie_mode(mut self, mode: CookieMode) -> Self {
+        self.cookie_mode = mode;
         self
     }
 

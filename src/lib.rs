@@ -28,12 +28,13 @@ pub mod flask_login;
 pub mod id;
 pub mod key;
 mod scratch;
+pub mod sealed;
 mod session;
 pub mod store;
 pub mod value;
 pub mod value_serde;
 
-pub use config::{OversizePolicy, SameSite, SessionConfig};
+pub use config::{CookieMode, OversizePolicy, SameSite, SessionConfig};
 pub use error::{ConfigError, SessionError};
 pub use key::{Key, KeyRing};
 pub use session::Session;

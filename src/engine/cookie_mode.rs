@@ -6,9 +6,10 @@ use std::sync::Arc;
 use http::StatusCode;
 
 use super::{cookie_expiry, Failure, Opened, Origin, Outcome, Shared};
-use crate::config::OversizePolicy;
-use crate::flask;
+use crate::config::{CookieMode, OversizePolicy, SessionConfig};
+use crate::flask::{self, DecodeError};
 use crate::scratch::with_scratch;
+use crate::sealed;
 use crate::session::{Lifecycle, Session, State};
 
 /// The first of our cookies that verifies, or an empty session. Every rejection is traced
@@ -19,18 +20,19 @@ pub(super) fn open<'a>(
     now: u64,
 ) -> Opened {
     let config = &shared.config;
-    let max_age = config.permanent_lifetime.as_secs();
-    let skew = config.clock_skew.as_secs();
     let mut data = None;
+    let mut reissue = false;
     for (position, value) in shared.candidates(cookie_headers).enumerate() {
-        match flask::verify(value, &config.keys, now, max_age, skew, &config.limits) {
-            Ok(verified) => {
+        match decode(config, value, now) {
+            Ok((verified, sealed)) => {
                 if verified.key_index > 0 {
                     tracing::debug!(
                         fallback = verified.key_index,
                         "session cookie verified with a fallback key"
                     );
                 }
+                // The transition window: a signed cookie is re-written sealed.
+                reissue = config.cookie_mode.seals() && !sealed;
                 data = Some(verified.session);
                 break;
             }
@@ -44,12 +46,35 @@ pub(super) fn open<'a>(
             State::untracked(data.unwrap_or_default()),
             Some(shared.clone()),
         ),
-        origin: Origin::Cookie,
+        origin: Origin::Cookie { reissue },
     }
 }
 
-/// Flask's save decision (FORMAT.md §9.2), with flagon's size rule.
-pub(super) fn finish(shared: &Shared, state: State, now: u64) -> Outcome {
+/// Decodes one cookie value as the configured mode reads it; with it, "it was sealed".
+fn decode(
+    config: &SessionConfig,
+    value: &[u8],
+    now: u64,
+) -> Result<(flask::Verified, bool), DecodeError> {
+    let max_age = config.permanent_lifetime.as_secs();
+    let skew = config.clock_skew.as_secs();
+    let (keys, limits, name) = (&config.keys, &config.limits, config.cookie_name.as_str());
+    let sealed = match config.cookie_mode {
+        CookieMode::Signed => false,
+        CookieMode::Sealed => true,
+        CookieMode::SealedAcceptingSigned => sealed::looks_sealed(value),
+    };
+    if sealed {
+        sealed::open(value, keys, name, now, max_age, skew, limits).map(|v| (v, true))
+    } else {
+        flask::verify(value, keys, now, max_age, skew, limits).map(|v| (v, false))
+    }
+}
+
+/// Flask's save decision (FORMAT.md §9.2), with flagon's size rule. `reissue`: the
+/// cookie that came in must be re-written even if unchanged (a signed cookie read in the
+/// signed-to-sealed transition).
+pub(super) fn finish(shared: &Shared, state: State, reissue: bool, now: u64) -> Outcome {
     let config = &shared.config;
     let mut outcome = Outcome {
         vary: state.accessed,
@@ -63,7 +88,7 @@ pub(super) fn finish(shared: &Shared, state: State, now: u64) -> Outcome {
         return outcome;
     }
     let permanent = state.is_permanent();
-    if !(state.modified || (permanent && config.refresh_each_request)) {
+    if !(state.modified || reissue || (permanent && config.refresh_each_request)) {
         return outcome;
     }
     let header = encode(shared, &state, now);
@@ -107,15 +132,21 @@ pub(super) fn finish(shared: &Shared, state: State, now: u64) -> Outcome {
     outcome
 }
 
-/// The full `Set-Cookie` value for `state`, signed now with the current key.
+/// The full `Set-Cookie` value for `state`, signed (or sealed) now with the current key.
 ///
 /// Written in one pass into a reused buffer, then copied once into a string of exactly
 /// its length (which becomes the header value without another allocation).
 pub(crate) fn encode(shared: &Shared, state: &State, now: u64) -> String {
     let write = |out: &mut String| {
         let expires = cookie_expiry(&shared.config, state, now);
+        let config = &shared.config;
         shared.writer.write_set_cookie(out, expires, |out| {
-            flask::sign_into(&state.data, shared.config.keys.current(), now, out);
+            let key = config.keys.current();
+            if config.cookie_mode.seals() {
+                sealed::seal_into(&state.data, key, &config.cookie_name, now, out);
+            } else {
+                flask::sign_into(&state.data, key, now, out);
+            }
         });
     };
     with_scratch(&HEADER, KEEP, |buffer| {

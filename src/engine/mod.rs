@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use http::StatusCode;
 
-use crate::config::SessionConfig;
+use crate::config::{CookieMode, SessionConfig};
 use crate::cookie::{candidates, CookieWriter};
 use crate::error::ConfigError;
 use crate::id::SessionId;
@@ -85,8 +85,9 @@ fn warn_weak_settings(config: &SessionConfig) {
 /// Where an opened session came from; what [`finish`] needs besides the state.
 #[derive(Debug)]
 pub(crate) enum Origin {
-    /// Cookie sessions.
-    Cookie,
+    /// Cookie sessions; `reissue`: re-write the cookie even if unchanged (a signed
+    /// cookie read while sealing).
+    Cookie { reissue: bool },
     /// Server-side sessions.
     Stored(Option<Loaded>),
 }
@@ -180,7 +181,7 @@ pub(crate) async fn finish<'a>(
     }
     let outcome = match opened.origin {
         Origin::Stored(loaded) => store_mode::finish(shared, store, state, loaded, now).await,
-        Origin::Cookie => cookie_mode::finish(shared, state, now),
+        Origin::Cookie { reissue } => cookie_mode::finish(shared, state, reissue, now),
     };
     mark_private(shared, outcome)
 }
@@ -200,18 +201,23 @@ pub(crate) fn finish_cookie<'a>(
     status: StatusCode,
 ) -> Outcome {
     let now = shared.config.clock.now();
+    let config = &shared.config;
     let opened = match opened {
         Some(opened) => opened,
-        None if shared.config.refresh_each_request => {
+        // The transition window opens every cookie, so signed ones get re-sealed.
+        None if config.refresh_each_request
+            || config.cookie_mode == CookieMode::SealedAcceptingSigned =>
+        {
             cookie_mode::open(shared, cookie_headers, now)
         }
         None => return Outcome::default(),
     };
+    let reissue = matches!(opened.origin, Origin::Cookie { reissue: true });
     let state = opened.session.take_state();
     if status.is_server_error() {
         return server_error(&state);
     }
-    mark_private(shared, cookie_mode::finish(shared, state, now))
+    mark_private(shared, cookie_mode::finish(shared, state, reissue, now))
 }
 
 /// The handler failed: save nothing, but a cached response must still vary.

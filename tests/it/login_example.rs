@@ -11,13 +11,30 @@ use http::StatusCode;
 use crate::support::http::{get, send};
 
 fn app() -> axum::Router {
-    let config = SessionConfig::new(Key::new("example key").unwrap()).secure(false);
+    app_in(None)
+}
+
+fn app_in(session_cookie: Option<&str>) -> axum::Router {
+    let mode = login::cookie_mode(session_cookie).unwrap();
+    let config = SessionConfig::new(Key::new("example key").unwrap())
+        .secure(false)
+        .cookie_mode(mode);
     login::app(SessionLayer::new(config).unwrap())
 }
 
 #[tokio::test]
 async fn classic_login_flow() {
-    let app = app();
+    login_flow(app(), true).await;
+}
+
+#[tokio::test]
+async fn classic_login_flow_with_sealed_cookies() {
+    login_flow(app_in(Some("sealed")), false).await;
+    login_flow(app_in(Some("sealed-accepting-signed")), false).await;
+    assert!(login::cookie_mode(Some("encrypted")).is_err());
+}
+
+async fn login_flow(app: axum::Router, signed: bool) {
     let index = get(&app, "/", None).await;
     assert!(index
         .body
@@ -34,6 +51,8 @@ async fn classic_login_flow() {
     let login = send(&app, "POST", "/login", &[], Some("username=admin")).await;
     assert_eq!(login.body, "Logged in successfully!");
     let cookie = login.cookie_pair();
+    // A signed cookie holds `payload.timestamp.signature`; a sealed one has no dot.
+    assert_eq!(cookie.contains('.'), signed, "{cookie}");
     assert_eq!(
         get(&app, "/dashboard", Some(&cookie)).await.body,
         "Welcome to the dashboard!"

@@ -24,6 +24,7 @@ mod promises;
 mod proptests;
 mod save_rules;
 mod scenarios;
+mod sealed;
 #[cfg(feature = "memory")]
 mod store_scenarios;
 #[cfg(feature = "test-util")]
