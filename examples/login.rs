@@ -17,9 +17,13 @@
 //! `SESSION_COOKIE` picks how a cookie session is kept: `signed` (default, Flask's
 //! format), `sealed` (encrypted: the user cannot read it, and Flask cannot either) or
 //! `sealed-accepting-signed` (the transition: reads both, writes sealed).
+//!
+//! `GET /metrics` serves flagon's metrics (`flagon::telemetry`) as Prometheus text, and
+//! `RUST_LOG` filters the traces on stderr (`RUST_LOG=flagon=debug` shows why each
+//! rejected cookie was rejected, inside its `flagon.session` span).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::response::Html;
@@ -29,6 +33,8 @@ use flagon::axum::SessionLayer;
 use flagon::store::any::AnyStore;
 use flagon::store::sweeper::spawn_sweeper;
 use flagon::{CookieMode, Key, Session, SessionConfig, SessionError};
+use http::StatusCode;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::Deserialize;
 
 const INDEX: &str = r#"<!doctype html>
@@ -82,7 +88,20 @@ async fn logout(session: Session) -> &'static str {
     "Logged out successfully!"
 }
 
-/// The app's routes, behind `layer`.
+/// Where `GET /metrics` reads the Prometheus text from, once `main` installed it.
+pub static METRICS: OnceLock<PrometheusHandle> = OnceLock::new();
+
+async fn metrics() -> (StatusCode, String) {
+    match METRICS.get() {
+        Some(handle) => (StatusCode::OK, handle.render()),
+        None => (
+            StatusCode::NOT_FOUND,
+            "no metrics recorder installed\n".to_owned(),
+        ),
+    }
+}
+
+/// The app's routes, behind `layer`; `/metrics` is outside the session layer.
 pub fn app(layer: SessionLayer) -> Router {
     Router::new()
         .route("/", get(index))
@@ -90,6 +109,15 @@ pub fn app(layer: SessionLayer) -> Router {
         .route("/dashboard", get(dashboard))
         .route("/logout", get(logout))
         .layer(layer)
+        .route("/metrics", get(metrics))
+}
+
+/// Installs the Prometheus recorder for the whole process and publishes its handle.
+fn install_metrics() -> Result<(), Box<dyn std::error::Error>> {
+    let handle = PrometheusBuilder::new().install_recorder()?;
+    flagon::telemetry::describe();
+    let _ = METRICS.set(handle);
+    Ok(())
 }
 
 /// The key from `SECRET_KEY`, or a random one with a warning.
@@ -136,6 +164,14 @@ pub fn cookie_mode(spec: Option<&str>) -> Result<CookieMode, String> {
 #[allow(dead_code)] // `main` is unused when the integration tests include this file.
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    install_metrics()?;
     // Plain HTTP on localhost, so no `Secure`; keep flagon's other defaults.
     let mode = cookie_mode(std::env::var("SESSION_COOKIE").ok().as_deref())?;
     let config = SessionConfig::new(key_from_env()?)

@@ -240,6 +240,7 @@ fn apply<B>(response: &mut ServiceResponse<B>, outcome: Outcome) -> Option<HttpR
                 return Some(failure_response(&Failure {
                     status: http::StatusCode::INTERNAL_SERVER_ERROR,
                     message: "The session could not be saved.\n",
+                    kind: engine::FailureKind::Store,
                 }));
             }
         }
@@ -325,6 +326,7 @@ impl ResponseError for SessionRejection {
                 failure_response(&Failure {
                     status: *status,
                     message: engine::STORE_FAILURE_MESSAGE,
+                    kind: engine::FailureKind::Store,
                 })
             }
         }

@@ -212,6 +212,7 @@ fn apply(response: &mut Response, outcome: Outcome) -> Option<Response> {
                 return Some(failure_response(&Failure {
                     status: StatusCode::INTERNAL_SERVER_ERROR,
                     message: "The session could not be saved.\n",
+                    kind: engine::FailureKind::Store,
                 }));
             }
         }
@@ -283,6 +284,7 @@ impl IntoResponse for SessionRejection {
                 failure_response(&Failure {
                     status,
                     message: engine::STORE_FAILURE_MESSAGE,
+                    kind: engine::FailureKind::Store,
                 })
             }
         }

@@ -31,6 +31,7 @@ mod scratch;
 pub mod sealed;
 mod session;
 pub mod store;
+pub mod telemetry;
 pub mod value;
 pub mod value_serde;
 

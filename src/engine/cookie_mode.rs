@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use http::StatusCode;
 
-use super::{cookie_expiry, Failure, Opened, Origin, Outcome, Shared};
+use super::{cookie_expiry, Failure, FailureKind, Opened, Origin, Outcome, Shared};
 use crate::config::{CookieMode, OversizePolicy, SessionConfig};
 use crate::flask::{self, DecodeError};
 use crate::scratch::with_scratch;
 use crate::sealed;
 use crate::session::{Lifecycle, Session, State};
+use crate::telemetry::{self, OpenOutcome};
 
 /// The first of our cookies that verifies, or an empty session. Every rejection is traced
 /// with its reason, never with the cookie.
@@ -22,10 +23,13 @@ pub(super) fn open<'a>(
     let config = &shared.config;
     let mut data = None;
     let mut reissue = false;
+    let mut rejected = 0;
+    let mut fallback_key = false;
     for (position, value) in shared.candidates(cookie_headers).enumerate() {
         match decode(config, value, now) {
             Ok((verified, sealed)) => {
                 if verified.key_index > 0 {
+                    fallback_key = true;
                     tracing::debug!(
                         fallback = verified.key_index,
                         "session cookie verified with a fallback key"
@@ -37,16 +41,21 @@ pub(super) fn open<'a>(
                 break;
             }
             Err(reason) => {
+                rejected += 1;
+                telemetry::rejected(telemetry::reason(&reason));
                 tracing::debug!(%reason, position, "session cookie rejected; trying the next one or starting empty");
             }
         }
     }
+    let outcome = OpenOutcome::of(data.is_some(), rejected);
+    telemetry::opened(outcome, rejected, fallback_key);
     Opened {
         session: Session::from_state(
             State::untracked(data.unwrap_or_default()),
             Some(shared.clone()),
         ),
         origin: Origin::Cookie { reissue },
+        span: tracing::Span::current(),
     }
 }
 
@@ -116,6 +125,7 @@ pub(super) fn finish(shared: &Shared, state: State, reissue: bool, now: u64) -> 
                 outcome.failure = Some(Failure {
                     status: StatusCode::INTERNAL_SERVER_ERROR,
                     message: "The session is too large to store in a cookie; nothing was saved.\n",
+                    kind: FailureKind::TooLarge,
                 });
                 return outcome;
             }

@@ -13,6 +13,7 @@ pub(crate) use store_mode::error_chain;
 use std::sync::Arc;
 
 use http::StatusCode;
+use tracing::Instrument as _;
 
 use crate::config::{CookieMode, SessionConfig};
 use crate::cookie::{candidates, CookieWriter};
@@ -21,6 +22,7 @@ use crate::id::SessionId;
 use crate::session::{Session, State};
 use crate::store::dyn_store::DynStore;
 use crate::store::{SessionStore, StoreError};
+use crate::telemetry;
 
 /// Everything a layer shares between requests.
 #[derive(Clone, Debug)]
@@ -28,6 +30,8 @@ pub(crate) struct Shared {
     pub(crate) config: SessionConfig,
     pub(crate) writer: CookieWriter,
     pub(crate) store: Option<Arc<dyn DynStore>>,
+    /// The store's `store` label in metrics ([`SessionStore::kind`]).
+    pub(crate) store_kind: &'static str,
 }
 
 impl Shared {
@@ -38,10 +42,12 @@ impl Shared {
             writer: CookieWriter::new(&config),
             config,
             store: None,
+            store_kind: "none",
         })
     }
 
     pub(crate) fn with_store(mut self, store: impl SessionStore) -> Shared {
+        self.store_kind = store.kind();
         self.store = Some(Arc::new(store));
         self
     }
@@ -107,6 +113,8 @@ pub(crate) struct Loaded {
 pub(crate) struct Opened {
     pub(crate) session: Session,
     pub(crate) origin: Origin,
+    /// The session's `flagon.session` span, open until the response is decided.
+    pub(crate) span: tracing::Span,
 }
 
 /// Opens the session of a request from its `Cookie` header fields.
@@ -118,9 +126,23 @@ pub(crate) async fn open<'a>(
     cookie_headers: impl IntoIterator<Item = &'a [u8]> + 'a,
 ) -> Result<Opened, StoreError> {
     let now = shared.config.clock.now();
+    let span = telemetry::session_span(mode(shared));
     match &shared.store {
-        None => Ok(cookie_mode::open(shared, cookie_headers, now)),
-        Some(store) => store_mode::open(shared, store.as_ref(), cookie_headers, now).await,
+        None => Ok(span.in_scope(|| cookie_mode::open(shared, cookie_headers, now))),
+        Some(store) => {
+            store_mode::open(shared, store.as_ref(), cookie_headers, now)
+                .instrument(span)
+                .await
+        }
+    }
+}
+
+/// The `mode` field of the session span.
+fn mode(shared: &Shared) -> &'static str {
+    match &shared.store {
+        Some(_) => "store",
+        None if shared.config.cookie_mode.seals() => "sealed",
+        None => "cookie",
     }
 }
 
@@ -143,6 +165,29 @@ pub(crate) struct Outcome {
 pub(crate) struct Failure {
     pub(crate) status: StatusCode,
     pub(crate) message: &'static str,
+    /// Why, for the save-result metric.
+    pub(crate) kind: FailureKind,
+}
+
+/// Why a session could not be saved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FailureKind {
+    /// The store failed or did not answer in time.
+    Store,
+    /// The session ended elsewhere while this request ran.
+    Conflict,
+    /// The cookie would be over the size limit.
+    TooLarge,
+}
+
+impl FailureKind {
+    fn label(self) -> &'static str {
+        match self {
+            FailureKind::Store => "store_error",
+            FailureKind::Conflict => "conflict",
+            FailureKind::TooLarge => "too_large",
+        }
+    }
 }
 
 /// The body of a store-failure response: nothing about the store's internals.
@@ -154,6 +199,7 @@ impl Failure {
         Failure {
             status: config.store_failure_status,
             message: STORE_FAILURE_MESSAGE,
+            kind: FailureKind::Store,
         }
     }
 }
@@ -175,15 +221,33 @@ pub(crate) async fn finish<'a>(
     let Some(opened) = opened else {
         return Outcome::default();
     };
+    let span = opened.span;
     let state = opened.session.take_state();
     if status.is_server_error() {
-        return server_error(&state);
+        return span.in_scope(|| server_error(&state));
     }
-    let outcome = match opened.origin {
-        Origin::Stored(loaded) => store_mode::finish(shared, store, state, loaded, now).await,
-        Origin::Cookie { reissue } => cookie_mode::finish(shared, state, reissue, now),
-    };
+    let outcome = async {
+        let outcome = match opened.origin {
+            Origin::Stored(loaded) => store_mode::finish(shared, store, state, loaded, now).await,
+            Origin::Cookie { reissue } => cookie_mode::finish(shared, state, reissue, now),
+        };
+        record_save(shared, &outcome);
+        outcome
+    }
+    .instrument(span)
+    .await;
     mark_private(shared, outcome)
+}
+
+/// Counts what the end of a session's request did, and records it on its span.
+fn record_save(shared: &Shared, outcome: &Outcome) {
+    let result = match (&outcome.failure, &outcome.set_cookie) {
+        (Some(failure), _) => failure.kind.label(),
+        (None, Some(cookie)) if cookie == shared.writer.deletion() => "deleted",
+        (None, Some(_)) => "set",
+        (None, None) => "unchanged",
+    };
+    telemetry::saved(result, outcome.set_cookie.as_deref());
 }
 
 /// Asks for `Cache-Control: private` when a cookie goes out (SECURITY CK-10).
@@ -208,20 +272,26 @@ pub(crate) fn finish_cookie<'a>(
         None if config.refresh_each_request
             || config.cookie_mode == CookieMode::SealedAcceptingSigned =>
         {
-            cookie_mode::open(shared, cookie_headers, now)
+            let span = telemetry::session_span(mode(shared));
+            span.in_scope(|| cookie_mode::open(shared, cookie_headers, now))
         }
         None => return Outcome::default(),
     };
     let reissue = matches!(opened.origin, Origin::Cookie { reissue: true });
     let state = opened.session.take_state();
-    if status.is_server_error() {
-        return server_error(&state);
-    }
-    mark_private(shared, cookie_mode::finish(shared, state, reissue, now))
+    opened.span.in_scope(|| {
+        if status.is_server_error() {
+            return server_error(&state);
+        }
+        let outcome = cookie_mode::finish(shared, state, reissue, now);
+        record_save(shared, &outcome);
+        mark_private(shared, outcome)
+    })
 }
 
 /// The handler failed: save nothing, but a cached response must still vary.
 fn server_error(state: &State) -> Outcome {
+    telemetry::saved("handler_error", None);
     Outcome {
         vary: state.accessed,
         ..Outcome::default()

@@ -226,6 +226,10 @@ impl SessionStore for AnyStore {
         dispatch!(self, s => s.delete(key).await)
     }
 
+    fn kind(&self) -> &'static str {
+        AnyStore::kind(self)
+    }
+
     async fn sweep(&self, now: u64) -> Result<u64, StoreError> {
         dispatch!(self, s => s.sweep(now).await)
     }

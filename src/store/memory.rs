@@ -295,6 +295,10 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
+    fn kind(&self) -> &'static str {
+        "memory"
+    }
+
     async fn sweep(&self, now: u64) -> Result<u64, StoreError> {
         Ok(self.sweep_now(now))
     }

@@ -210,6 +210,14 @@ pub trait SessionStore: Send + Sync + 'static {
     /// never remove a record whose expiry was moved past `now` meanwhile. Stores that
     /// expire records natively (Redis TTL) may do nothing and return 0.
     fn sweep(&self, now: u64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// A short, fixed name for this kind of store: the `store` label of flagon's metrics
+    /// (see [`telemetry`](crate::telemetry)). flagon's stores say `memory`, `sqlite`,
+    /// `redis` or `postgres`; the default is `other`. Keep it a constant: it must not
+    /// carry a host, a path or anything else that varies.
+    fn kind(&self) -> &'static str {
+        "other"
+    }
 }
 
 /// A shared store is a store, so one store can serve a layer and a
@@ -267,5 +275,9 @@ impl<S: SessionStore> SessionStore for std::sync::Arc<S> {
 
     fn sweep(&self, now: u64) -> impl Future<Output = Result<u64, StoreError>> + Send {
         S::sweep(self, now)
+    }
+
+    fn kind(&self) -> &'static str {
+        S::kind(self)
     }
 }

@@ -392,6 +392,10 @@ impl SessionStore for PostgresStore {
             .map(|_| ())
     }
 
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+
     async fn sweep(&self, now: u64) -> Result<u64, StoreError> {
         let (n, batch) = (to_sql_time(now), self.options.sweep_batch.max(1));
         self.within(async {

@@ -403,6 +403,10 @@ impl SessionStore for RedisStore {
     }
 
     /// Redis expires sessions itself (TTL); nothing to do.
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+
     async fn sweep(&self, _now: u64) -> Result<u64, StoreError> {
         Ok(0)
     }

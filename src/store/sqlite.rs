@@ -364,6 +364,10 @@ impl SessionStore for SqliteStore {
         self.run(&self.writer, move |c| delete_tx(c, &key)).await
     }
 
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
     async fn sweep(&self, now: u64) -> Result<u64, StoreError> {
         let batch = self.options.sweep_batch.max(1);
         self.run(&self.writer, move |c| sweep_tx(c, now, batch))

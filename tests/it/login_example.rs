@@ -66,3 +66,37 @@ async fn login_flow(app: axum::Router, signed: bool) {
         .starts_with("session=; Expires=Thu, 01 Jan 1970"));
     assert_eq!(get(&app, "/dashboard", None).await.body, "Access denied!");
 }
+
+#[tokio::test]
+async fn metrics_endpoint_shows_the_rejection_reason() {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let _ = login::METRICS.set(recorder.handle());
+    // This thread only: other tests running in parallel do not count here.
+    let _guard = metrics::set_default_local_recorder(&recorder);
+    let app = app();
+    let login = send(&app, "POST", "/login", &[], Some("username=admin")).await;
+    let cookie = login.cookie_pair();
+    let mut tampered = cookie.into_bytes();
+    let at = tampered.len() - 5;
+    tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    assert_eq!(
+        get(&app, "/dashboard", Some(&tampered)).await.body,
+        "Access denied!"
+    );
+    let text = get(&app, "/metrics", None).await;
+    assert_eq!(text.status, StatusCode::OK);
+    for line in [
+        "flagon_sessions_rejected_total{reason=\"bad_signature\"} 1",
+        "flagon_sessions_opened_total{outcome=\"new\"} 1",
+        "flagon_sessions_opened_total{outcome=\"rejected\"} 1",
+        "flagon_session_saves_total{result=\"set\"} 1",
+        "flagon_set_cookie_bytes_count 1",
+    ] {
+        assert!(
+            text.body.lines().any(|l| l == line),
+            "{line} in\n{}",
+            text.body
+        );
+    }
+}

@@ -11,6 +11,8 @@ mod fuzz_regressions;
 mod interop;
 mod login_example;
 mod markers;
+#[cfg(all(feature = "metrics", feature = "memory"))]
+mod metrics;
 #[cfg(feature = "redis")]
 mod outage;
 #[cfg(all(
