@@ -27,6 +27,7 @@ pub mod flask;
 pub mod flask_login;
 pub mod id;
 pub mod key;
+pub mod registry;
 mod scratch;
 pub mod sealed;
 mod session;

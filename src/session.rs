@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::engine::Shared;
 use crate::error::SessionError;
+use crate::registry::{SessionHandle, LABELS_KEY, OWNER_KEY};
 use crate::store::Changes;
 use crate::value::{Map, Value};
 use crate::value_serde::{from_value, to_value};
@@ -42,6 +43,8 @@ pub(crate) struct State {
     /// Skip recording `changes`: a key and value clone per write nobody would read.
     untracked: bool,
     pub(crate) lifecycle: Lifecycle,
+    /// The registry handle of the stored session this request loaded.
+    pub(crate) handle: Option<SessionHandle>,
 }
 
 impl State {
@@ -302,6 +305,43 @@ impl Session {
             return Err(SessionError::CookieTooLarge { size, limit });
         }
         Ok(())
+    }
+
+    /// Records who owns this session (at login: a user id, not a secret), so
+    /// [`Registry`](crate::registry::Registry) can list and revoke it. Kept in the
+    /// session under [`OWNER_KEY`], so [`renew`](Self::renew) keeps it and
+    /// [`purge`](Self::purge) removes it with the session.
+    pub fn set_owner(&self, owner: &str) {
+        self.lock().set(OWNER_KEY, Value::Str(owner.to_owned()));
+    }
+
+    /// The owner set with [`set_owner`](Self::set_owner), if any.
+    pub fn owner(&self) -> Option<String> {
+        match self.lock().data.get(OWNER_KEY) {
+            Some(Value::Str(owner)) => Some(owner.clone()),
+            _ => None,
+        }
+    }
+
+    /// Sets a label an account page shows next to this session in
+    /// [`Registry::list`](crate::registry::Registry::list) (for example `device` →
+    /// `"Firefox on Linux"`). Kept in the session under [`LABELS_KEY`].
+    pub fn set_label(&self, name: &str, value: &str) {
+        let mut state = self.lock();
+        let mut labels = match state.data.get(LABELS_KEY) {
+            Some(Value::Dict(map)) => map.clone(),
+            _ => Map::new(),
+        };
+        labels.insert(name.to_owned(), Value::Str(value.to_owned()));
+        state.set(LABELS_KEY, Value::Dict(labels));
+    }
+
+    /// The registry handle of this request's stored session: `None` for a cookie session
+    /// or a session this request is creating. Pass it to
+    /// [`Registry::list`](crate::registry::Registry::list) to mark the current session,
+    /// and to [`Registry::revoke_all`](crate::registry::Registry::revoke_all) to keep it.
+    pub fn handle(&self) -> Option<SessionHandle> {
+        self.lock_untracked().handle.clone()
     }
 
     /// Adds a message for the next request (Flask's `flash(message, category)`).

@@ -12,7 +12,7 @@
 //! | `flagon_sessions_rejected_total` | counter | `reason` (below) | each session cookie turned away, with why |
 //! | `flagon_sessions_fallback_key_total` | counter | | cookies accepted under a fallback key (finish a key rotation when this stays at 0) |
 //! | `flagon_session_saves_total` | counter | `result` = `set` \| `deleted` \| `unchanged` \| `conflict` \| `too_large` \| `store_error` \| `handler_error` | what the end of a session's request did; `handler_error`: the handler answered 5xx and nothing was saved |
-//! | `flagon_sessions_revoked_total` | counter | `how` = `logout` | sessions ended: `logout` is a request ending its own session (its response deletes the session cookie: [`purge`](crate::Session::purge), or a clear that left nothing) |
+//! | `flagon_sessions_revoked_total` | counter | `how` = `logout` \| `handle` \| `all` \| `all_but_current` | sessions ended: `logout` is a request ending its own session (its response deletes the session cookie: [`purge`](crate::Session::purge), or a clear that left nothing); the others are [`Registry`](crate::registry::Registry) revocations, one per session ended |
 //! | `flagon_store_operation_seconds` | histogram | `store` = `memory` \| `sqlite` \| `redis` \| `postgres` \| `other`, `op` = `load` \| `create` \| `apply` \| `renew` \| `touch` \| `delete` | latency of each store call the engine makes, deadline included |
 //! | `flagon_store_errors_total` | counter | `store`, `op` as above, `error` = `timeout` \| `backend` \| `corrupt` | store calls that failed |
 //! | `flagon_set_cookie_bytes` | histogram | | length of each session `Set-Cookie` value sent, deletions included |
@@ -197,6 +197,13 @@ pub(crate) fn saved(result: &'static str, set_cookie: Option<&str>) {
     }
     #[cfg(not(feature = "metrics"))]
     let _ = set_cookie;
+}
+
+/// `count` sessions were ended through the registry.
+pub(crate) fn revoked(how: &'static str, count: u64) {
+    tracing::info!(target: "flagon", how, count, "sessions revoked");
+    #[cfg(feature = "metrics")]
+    metrics::counter!(REVOKED, "how" => how).increment(count);
 }
 
 /// A store call finished (or hit its deadline) after `seconds`.

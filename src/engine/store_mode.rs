@@ -17,6 +17,7 @@ use super::{
 use crate::flask::signer::{self, Expiry};
 use crate::id::SessionId;
 use crate::key::Purpose;
+use crate::registry::SessionHandle;
 use crate::session::{Lifecycle, Session, State};
 use crate::store::dyn_store::DynStore;
 use crate::store::{Applied, Created, Record, StoreError};
@@ -64,8 +65,10 @@ pub(super) async fn open<'a>(
                     rejected.load(Ordering::Relaxed),
                     stale_key,
                 );
+                let mut state = State::new(record.data);
+                state.handle = Some(SessionHandle::of(&key));
                 return Ok(Opened {
-                    session: Session::from_state(State::new(record.data), Some(shared.clone())),
+                    session: Session::from_state(state, Some(shared.clone())),
                     origin: Origin::Stored(Some(Loaded {
                         id,
                         created_at: record.created_at,

@@ -374,3 +374,10 @@ impl SessionStore for SqliteStore {
             .await
     }
 }
+impl crate::registry::SessionRegistry for SqliteStore {
+    async fn owned(&self, owner: &str, now: u64) -> Result<Vec<(StoreKey, Record)>, StoreError> {
+        let owner = owner.to_owned();
+        self.run(&self.readers, move |c| tx::owned_tx(c, &owner, now))
+            .await
+    }
+}

@@ -24,6 +24,8 @@ mod outage;
 ))]
 mod promises;
 mod proptests;
+#[cfg(all(feature = "memory", feature = "sqlite", feature = "test-util"))]
+mod registry;
 mod save_rules;
 mod scenarios;
 mod sealed;
