@@ -18,6 +18,11 @@
 //! format), `sealed` (encrypted: the user cannot read it, and Flask cannot either) or
 //! `sealed-accepting-signed` (the transition: reads both, writes sealed).
 //!
+//! `SESSION_OWNER=username` makes a login own its session (server-side stores), so
+//! `GET /sessions` lists the user's sessions as JSON (`handle`, `created`, `last_seen`,
+//! `expires`, `current`, `labels`) and `POST /sessions/revoke` ends one (form `handle`)
+//! or all the others (`all_but_current=1`). The Redis store has no registry yet.
+//!
 //! `GET /metrics` serves flagon's metrics (`flagon::telemetry`) as Prometheus text, and
 //! `RUST_LOG` filters the traces on stderr (`RUST_LOG=flagon=debug` shows why each
 //! rejected cookie was rejected, inside its `flagon.session` span).
@@ -26,10 +31,13 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use axum::http::header::USER_AGENT;
+use axum::http::HeaderMap;
 use axum::response::Html;
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::{Extension, Form, Router};
 use flagon::axum::SessionLayer;
+use flagon::registry::{Registry, SessionHandle};
 use flagon::store::any::AnyStore;
 use flagon::store::sweeper::spawn_sweeper;
 use flagon::{CookieMode, Key, Session, SessionConfig, SessionError};
@@ -61,11 +69,22 @@ async fn index() -> Html<&'static str> {
     Html(INDEX)
 }
 
-async fn login(session: Session, Form(form): Form<Login>) -> Result<&'static str, SessionError> {
+async fn login(
+    options: Option<Extension<Options>>,
+    headers: HeaderMap,
+    session: Session,
+    Form(form): Form<Login>,
+) -> Result<&'static str, SessionError> {
     if form.username == "admin" {
         // A new id on login defeats session fixation (server-side stores).
         session.renew();
         session.insert("logged_in", true)?;
+        if options.is_some_and(|o| o.owner_is_username) {
+            session.set_owner(&form.username);
+            if let Some(agent) = headers.get(USER_AGENT).and_then(|v| v.to_str().ok()) {
+                session.set_label("agent", &agent.chars().take(60).collect::<String>());
+            }
+        }
         Ok("Logged in successfully!")
     } else {
         Ok("Login failed!")
@@ -84,8 +103,114 @@ async fn dashboard(session: Session) -> &'static str {
 }
 
 async fn logout(session: Session) -> &'static str {
-    session.remove("logged_in");
+    if session.owner().is_some() {
+        // An owned session ends for good: it leaves the owner's list of sessions.
+        session.purge();
+    } else {
+        session.remove("logged_in");
+    }
     "Logged out successfully!"
+}
+
+/// What `main` read from the environment, for the handlers.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// `SESSION_OWNER=username`: login makes the username the session's owner.
+    pub owner_is_username: bool,
+}
+
+/// The registry of the store, when the store has one.
+pub type SharedRegistry = Arc<Registry<AnyStore>>;
+
+/// `GET /sessions`: the current user's live sessions, as JSON.
+async fn sessions(
+    registry: Option<Extension<SharedRegistry>>,
+    session: Session,
+) -> (StatusCode, String) {
+    let (registry, owner) = match owner_and_registry(registry, &session) {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
+    };
+    match registry.list(&owner, session.handle().as_ref()).await {
+        Ok(list) => {
+            let list: Vec<serde_json::Value> = list
+                .iter()
+                .map(|s| {
+                    serde_json::json!({
+                        "handle": s.handle.as_str(),
+                        "created": s.created_at,
+                        "last_seen": s.last_seen,
+                        "expires": s.expires_at,
+                        "current": s.current,
+                        "labels": s.labels,
+                    })
+                })
+                .collect();
+            (StatusCode::OK, serde_json::Value::from(list).to_string())
+        }
+        Err(e) => registry_failed(&e),
+    }
+}
+
+#[derive(Deserialize)]
+struct Revoke {
+    handle: Option<String>,
+    all_but_current: Option<String>,
+}
+
+/// `POST /sessions/revoke`: form `handle=…` ends one session, `all_but_current=1` every
+/// other one.
+async fn revoke(
+    registry: Option<Extension<SharedRegistry>>,
+    session: Session,
+    Form(form): Form<Revoke>,
+) -> (StatusCode, String) {
+    let (registry, owner) = match owner_and_registry(registry, &session) {
+        Ok(found) => found,
+        Err(refusal) => return refusal,
+    };
+    let ended = if form.all_but_current.as_deref() == Some("1") {
+        registry.revoke_all(&owner, session.handle().as_ref()).await
+    } else {
+        let Some(handle) = form.handle.as_deref().and_then(SessionHandle::parse) else {
+            return (
+                StatusCode::BAD_REQUEST,
+                "send handle=… or all_but_current=1\n".into(),
+            );
+        };
+        registry.revoke(&owner, &handle).await.map(u64::from)
+    };
+    match ended {
+        Ok(n) => (StatusCode::OK, format!("{{\"revoked\":{n}}}")),
+        Err(e) => registry_failed(&e),
+    }
+}
+
+fn owner_and_registry(
+    registry: Option<Extension<SharedRegistry>>,
+    session: &Session,
+) -> Result<(SharedRegistry, String), (StatusCode, String)> {
+    let Some(Extension(registry)) = registry else {
+        return Err((
+            StatusCode::NOT_IMPLEMENTED,
+            "sessions are listed only with a server-side SESSION_STORE\n".into(),
+        ));
+    };
+    let Some(owner) = session.owner() else {
+        return Err((
+            StatusCode::UNAUTHORIZED,
+            "log in with SESSION_OWNER=username set first\n".into(),
+        ));
+    };
+    Ok((registry, owner))
+}
+
+fn registry_failed(error: &flagon::store::StoreError) -> (StatusCode, String) {
+    eprintln!("session registry failed: {error}");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the session registry is unavailable\n".into(),
+    )
 }
 
 /// Where `GET /metrics` reads the Prometheus text from, once `main` installed it.
@@ -103,11 +228,24 @@ async fn metrics() -> (StatusCode, String) {
 
 /// The app's routes, behind `layer`; `/metrics` is outside the session layer.
 pub fn app(layer: SessionLayer) -> Router {
-    Router::new()
+    app_with(layer, Options::default(), None)
+}
+
+/// [`app`] with the environment's options and, for a store that has one, its registry
+/// (`GET /sessions`, `POST /sessions/revoke`).
+pub fn app_with(layer: SessionLayer, options: Options, registry: Option<SharedRegistry>) -> Router {
+    let mut router = Router::new()
         .route("/", get(index))
         .route("/login", post(login))
         .route("/dashboard", get(dashboard))
         .route("/logout", get(logout))
+        .route("/sessions", get(sessions))
+        .route("/sessions/revoke", post(revoke));
+    if let Some(registry) = registry {
+        router = router.layer(Extension(registry));
+    }
+    router
+        .layer(Extension(options))
         .layer(layer)
         .route("/metrics", get(metrics))
 }
@@ -178,13 +316,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .secure(false)
         .cookie_mode(mode);
     let store = store_spec();
-    let layer = match store.as_str() {
-        "cookie" => SessionLayer::new(config)?,
+    let options = Options {
+        owner_is_username: std::env::var("SESSION_OWNER").is_ok_and(|v| v == "username"),
+    };
+    let (layer, registry) = match store.as_str() {
+        "cookie" => (SessionLayer::new(config)?, None),
         spec => {
             let store = Arc::new(AnyStore::connect(spec).await?);
             // Expired sessions are never served; this only reclaims their space.
             spawn_sweeper(store.clone(), Duration::from_secs(300));
-            SessionLayer::new(config)?.with_store(store)
+            let registry = Arc::new(Registry::new(store.clone(), &config));
+            (SessionLayer::new(config)?.with_store(store), Some(registry))
         }
     };
     let port: u16 = match std::env::var("PORT") {
@@ -199,6 +341,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| format!("cannot listen on {addr}: {e} (set PORT to use another port)"))?;
     let kind = store.split(':').next().unwrap_or_default();
     println!("flagon login example on http://{addr}/ (sessions: {kind})");
-    axum::serve(listener, app(layer)).await?;
+    axum::serve(listener, app_with(layer, options, registry)).await?;
     Ok(())
 }

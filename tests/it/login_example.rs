@@ -100,3 +100,80 @@ async fn metrics_endpoint_shows_the_rejection_reason() {
         );
     }
 }
+
+#[cfg(feature = "memory")]
+#[tokio::test]
+async fn sessions_list_and_revoke_with_session_owner() {
+    use std::sync::Arc;
+    let config = SessionConfig::new(Key::new("example key").unwrap()).secure(false);
+    let store = Arc::new(
+        flagon::store::any::AnyStore::connect("memory")
+            .await
+            .unwrap(),
+    );
+    let registry = Arc::new(flagon::registry::Registry::new(store.clone(), &config));
+    let layer = SessionLayer::new(config).unwrap().with_store(store);
+    let options = login::Options {
+        owner_is_username: true,
+    };
+    let app = login::app_with(layer, options, Some(registry));
+    let mut cookies = Vec::new();
+    for _ in 0..3 {
+        let reply = send(&app, "POST", "/login", &[], Some("username=admin")).await;
+        cookies.push(reply.cookie_pair());
+    }
+    let listed = get(&app, "/sessions", Some(&cookies[0])).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    let list: Vec<serde_json::Value> = serde_json::from_str(&listed.body).unwrap();
+    assert_eq!(list.len(), 3);
+    for entry in &list {
+        for field in ["handle", "created", "last_seen", "current"] {
+            assert!(entry.get(field).is_some(), "{field} in {entry}");
+        }
+    }
+    let current: Vec<_> = list.iter().filter(|e| e["current"] == true).collect();
+    assert_eq!(current.len(), 1);
+    let other = list.iter().find(|e| e["current"] == false).unwrap();
+    let form = format!("handle={}", other["handle"].as_str().unwrap());
+    let revoked = send(
+        &app,
+        "POST",
+        "/sessions/revoke",
+        &[&cookies[0]],
+        Some(&form),
+    )
+    .await;
+    assert_eq!(revoked.body, "{\"revoked\":1}");
+    let mut logged_in = 0;
+    for cookie in &cookies {
+        if get(&app, "/dashboard", Some(cookie)).await.body == "Welcome to the dashboard!" {
+            logged_in += 1;
+        }
+    }
+    assert_eq!(logged_in, 2, "exactly the revoked client is logged out");
+    let rest = send(
+        &app,
+        "POST",
+        "/sessions/revoke",
+        &[&cookies[0]],
+        Some("all_but_current=1"),
+    )
+    .await;
+    assert_eq!(rest.body, "{\"revoked\":1}");
+    let listed = get(&app, "/sessions", Some(&cookies[0])).await;
+    let list: Vec<serde_json::Value> = serde_json::from_str(&listed.body).unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["current"], true);
+    // Logging out ends the owned session: it leaves the list.
+    get(&app, "/logout", Some(&cookies[0])).await;
+    assert_eq!(
+        get(&app, "/sessions", Some(&cookies[0])).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // Cookie sessions have no registry.
+    let cookie_app = self::app();
+    assert_eq!(
+        get(&cookie_app, "/sessions", None).await.status,
+        StatusCode::NOT_IMPLEMENTED
+    );
+}
