@@ -8,6 +8,8 @@ use http::StatusCode;
 use crate::error::ConfigError;
 use crate::flask::Limits;
 use crate::key::{Key, KeyRing};
+use crate::store::dyn_store::DynStore;
+use crate::store::SessionStore;
 
 /// Flask's `PERMANENT_SESSION_LIFETIME` default: 31 days.
 pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(31 * 24 * 60 * 60);
@@ -124,6 +126,10 @@ pub struct SessionConfig {
     pub(crate) store_deadline: Duration,
     pub(crate) store_failure_status: StatusCode,
     pub(crate) clock: Clock,
+    /// Cookie sessions: where each owner's "not before" time is kept, if anywhere.
+    pub(crate) revocations: Option<Arc<dyn DynStore>>,
+    /// The `store` metric label of [`revocations`](Self::revocations).
+    pub(crate) revocations_kind: &'static str,
 }
 
 /// Where flagon reads the time: the system clock unless a test sets another.
@@ -180,6 +186,8 @@ impl SessionConfig {
             store_deadline: Duration::from_secs(2),
             store_failure_status: StatusCode::SERVICE_UNAVAILABLE,
             clock: Clock(None),
+            revocations: None,
+            revocations_kind: "none",
         }
     }
 
@@ -350,6 +358,24 @@ impl SessionConfig {
     /// Server-side stores: the status of the response when the store fails (default 503).
     pub fn store_failure_status(mut self, status: StatusCode) -> Self {
         self.store_failure_status = status;
+        self
+    }
+
+    /// Cookie sessions: keep each owner's "not before" time in `store`, so
+    /// [`log_out_everywhere`](crate::registry::log_out_everywhere) ends every cookie
+    /// session of that owner issued before it (opt-in; default none).
+    ///
+    /// The cost: every request that opens a cookie session carrying an owner
+    /// ([`Session::set_owner`](crate::Session::set_owner)) reads the store once, under
+    /// the [`store_deadline`](Self::store_deadline); anonymous sessions cost nothing. If
+    /// the store fails, the request fails with
+    /// [`store_failure_status`](Self::store_failure_status) rather than let a possibly
+    /// revoked session through. Any of flagon's stores will do, the one a server-side
+    /// layer uses included (the records live under keys no session id can produce).
+    #[must_use]
+    pub fn revocation_store(mut self, store: impl SessionStore) -> Self {
+        self.revocations_kind = store.kind();
+        self.revocations = Some(Arc::new(store));
         self
     }
 

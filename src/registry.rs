@@ -63,6 +63,10 @@ pub const OWNER_KEY: &str = "_flagon_owner";
 /// [`Session::set_label`](crate::Session::set_label).
 pub const LABELS_KEY: &str = "_flagon_labels";
 
+/// The reserved session key holding when [`Session::set_owner`](crate::Session::set_owner)
+/// was called (Unix seconds): what [`log_out_everywhere`] compares with.
+pub const SINCE_KEY: &str = "_flagon_since";
+
 /// How many times [`Registry::revoke_all`] lists again after deleting, to catch sessions
 /// renewed (moved to a new id) while it ran.
 const REVOKE_ROUNDS: usize = 3;
@@ -286,6 +290,78 @@ impl<S: SessionRegistry> Registry<S> {
             .await
             .map_err(|_| StoreError::Timeout(self.deadline))?
     }
+}
+
+/// The store key of `owner`'s "not before" record: a hash no session id maps to (session
+/// keys are SHA-256 of 24 random bytes; this is SHA-256 of a labelled owner name).
+pub(crate) fn not_before_key(owner: &str) -> StoreKey {
+    let digest = Sha256::new()
+        .chain_update(b"flagon-not-before-v1\0")
+        .chain_update(owner.as_bytes())
+        .finalize();
+    StoreKey::from_bytes(digest.into())
+}
+
+/// The field of a "not before" record holding the time.
+pub(crate) const NOT_BEFORE_FIELD: &str = "nb";
+
+/// Logs `owner` out of every cookie session issued until now: each request carrying a
+/// session whose owner was set at or before this moment gets an empty session (and its
+/// cookie deleted). Needs [`SessionConfig::revocation_store`] with the same store; call
+/// it from a handler or from outside any request (a password change, an admin job).
+///
+/// The record lives for the permanent lifetime (plus the allowed clock skew), after which
+/// every cookie issued before it has expired anyway. For server-side sessions use
+/// [`Registry::revoke_all`] instead, which deletes them.
+///
+/// # Errors
+/// The store's error, or [`StoreError::Timeout`] past the store deadline; the revocation
+/// may then not have happened.
+pub async fn log_out_everywhere<S: SessionStore>(
+    store: &S,
+    owner: &str,
+    config: &SessionConfig,
+) -> Result<(), StoreError> {
+    let now = config.clock.now();
+    let expires = now
+        .saturating_add(config.permanent_lifetime.as_secs())
+        .saturating_add(config.clock_skew.as_secs())
+        .saturating_add(1);
+    let key = not_before_key(owner);
+    let mut data = crate::value::Map::new();
+    data.insert(NOT_BEFORE_FIELD.to_owned(), Value::Int(now as i64));
+    let limit = config.store_deadline;
+    for _ in 0..3 {
+        let record = Record::new(data.clone(), now, expires);
+        if within(limit, store.create(&key, &record)).await? == crate::store::Created::Stored {
+            telemetry::revoked("not_before", 1);
+            return Ok(());
+        }
+        let mut changes = crate::store::Changes::default();
+        changes
+            .set
+            .insert(NOT_BEFORE_FIELD.to_owned(), Some(Value::Int(now as i64)));
+        if within(limit, store.apply(&key, &changes, expires, now)).await?
+            == crate::store::Applied::Done
+        {
+            telemetry::revoked("not_before", 1);
+            return Ok(());
+        }
+        // It expired between the two calls: create again.
+    }
+    Err(StoreError::Backend(
+        "could not write the not-before record after three attempts".into(),
+    ))
+}
+
+/// `op` under the deadline `limit`.
+async fn within<T>(
+    limit: Duration,
+    op: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    tokio::time::timeout(limit, op)
+        .await
+        .map_err(|_| StoreError::Timeout(limit))?
 }
 
 /// The string labels under [`LABELS_KEY`]; anything else there is ignored.

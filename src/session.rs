@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::engine::Shared;
 use crate::error::SessionError;
-use crate::registry::{SessionHandle, LABELS_KEY, OWNER_KEY};
+use crate::registry::{SessionHandle, LABELS_KEY, OWNER_KEY, SINCE_KEY};
 use crate::store::Changes;
 use crate::value::{Map, Value};
 use crate::value_serde::{from_value, to_value};
@@ -311,8 +311,39 @@ impl Session {
     /// [`Registry`](crate::registry::Registry) can list and revoke it. Kept in the
     /// session under [`OWNER_KEY`], so [`renew`](Self::renew) keeps it and
     /// [`purge`](Self::purge) removes it with the session.
+    ///
+    /// It also records when (under [`SINCE_KEY`]), for
+    /// [`log_out_everywhere`](crate::registry::log_out_everywhere) on cookie sessions.
     pub fn set_owner(&self, owner: &str) {
-        self.lock().set(OWNER_KEY, Value::Str(owner.to_owned()));
+        let now = match &self.shared {
+            Some(shared) => shared.config.clock.now(),
+            None => crate::config::Clock::default().now(),
+        };
+        let mut state = self.lock();
+        state.set(OWNER_KEY, Value::Str(owner.to_owned()));
+        state.set(
+            SINCE_KEY,
+            Value::Int(i64::try_from(now).unwrap_or(i64::MAX)),
+        );
+    }
+
+    /// The owner and since-when, without marking the session accessed (the engine's
+    /// revocation check).
+    pub(crate) fn owner_since(&self) -> Option<(String, u64)> {
+        let state = self.lock_untracked();
+        let Some(Value::Str(owner)) = state.data.get(OWNER_KEY) else {
+            return None;
+        };
+        let since = match state.data.get(SINCE_KEY) {
+            Some(Value::Int(n)) => u64::try_from(*n).unwrap_or(0),
+            _ => 0,
+        };
+        Some((owner.clone(), since))
+    }
+
+    /// Empties a session found revoked, so its cookie is deleted on the way out.
+    pub(crate) fn drop_revoked(&self) {
+        self.lock_untracked().clear();
     }
 
     /// The owner set with [`set_owner`](Self::set_owner), if any.

@@ -12,8 +12,8 @@
 //! | `flagon_sessions_rejected_total` | counter | `reason` (below) | each session cookie turned away, with why |
 //! | `flagon_sessions_fallback_key_total` | counter | | cookies accepted under a fallback key (finish a key rotation when this stays at 0) |
 //! | `flagon_session_saves_total` | counter | `result` = `set` \| `deleted` \| `unchanged` \| `conflict` \| `too_large` \| `store_error` \| `handler_error` | what the end of a session's request did; `handler_error`: the handler answered 5xx and nothing was saved |
-//! | `flagon_sessions_revoked_total` | counter | `how` = `logout` \| `handle` \| `all` \| `all_but_current` | sessions ended: `logout` is a request ending its own session (its response deletes the session cookie: [`purge`](crate::Session::purge), or a clear that left nothing); the others are [`Registry`](crate::registry::Registry) revocations, one per session ended |
-//! | `flagon_store_operation_seconds` | histogram | `store` = `memory` \| `sqlite` \| `redis` \| `postgres` \| `other`, `op` = `load` \| `create` \| `apply` \| `renew` \| `touch` \| `delete` | latency of each store call the engine makes, deadline included |
+//! | `flagon_sessions_revoked_total` | counter | `how` = `logout` \| `handle` \| `all` \| `all_but_current` \| `not_before` | sessions ended: `logout` is a request ending its own session (its response deletes the session cookie: [`purge`](crate::Session::purge), or a clear that left nothing); `handle`, `all` and `all_but_current` are [`Registry`](crate::registry::Registry) revocations, one per session ended; `not_before` counts calls of [`log_out_everywhere`](crate::registry::log_out_everywhere) |
+//! | `flagon_store_operation_seconds` | histogram | `store` = `memory` \| `sqlite` \| `redis` \| `postgres` \| `other`, `op` = `load` \| `create` \| `apply` \| `renew` \| `touch` \| `delete` \| `not_before` | latency of each store call the engine makes, deadline included |
 //! | `flagon_store_errors_total` | counter | `store`, `op` as above, `error` = `timeout` \| `backend` \| `corrupt` | store calls that failed |
 //! | `flagon_set_cookie_bytes` | histogram | | length of each session `Set-Cookie` value sent, deletions included |
 //!
@@ -29,6 +29,7 @@
 //! | `bad_payload` | authentic but does not decode (someone holding the key wrote it) | |
 //! | `unknown_id` | | the id verified but no live record: expired, ended or never stored |
 //! | `corrupt_record` | | the record under the id does not decode |
+//! | `revoked` | authentic, but its owner logged out everywhere after it was issued ([`revocation_store`](crate::SessionConfig::revocation_store)) | |
 //!
 //! Tracing: every session gets one span, `flagon.session` (INFO), from the moment it is
 //! opened until its response is decided. Its fields: `mode` (`cookie`, `sealed` or

@@ -13,13 +13,28 @@ use crate::sealed;
 use crate::session::{Lifecycle, Session, State};
 use crate::telemetry::{self, OpenOutcome};
 
+/// How a cookie session was opened, for the metrics; the caller records it (after the
+/// revocation check, which may still turn the session away).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct OpenStats {
+    pub(super) outcome: OpenOutcome,
+    pub(super) rejected: usize,
+    pub(super) fallback_key: bool,
+}
+
+impl OpenStats {
+    pub(super) fn record(self) {
+        telemetry::opened(self.outcome, self.rejected, self.fallback_key);
+    }
+}
+
 /// The first of our cookies that verifies, or an empty session. Every rejection is traced
 /// with its reason, never with the cookie.
 pub(super) fn open<'a>(
     shared: &Arc<Shared>,
     cookie_headers: impl IntoIterator<Item = &'a [u8]> + 'a,
     now: u64,
-) -> Opened {
+) -> (Opened, OpenStats) {
     let config = &shared.config;
     let mut data = None;
     let mut reissue = false;
@@ -47,16 +62,20 @@ pub(super) fn open<'a>(
             }
         }
     }
-    let outcome = OpenOutcome::of(data.is_some(), rejected);
-    telemetry::opened(outcome, rejected, fallback_key);
-    Opened {
+    let stats = OpenStats {
+        outcome: OpenOutcome::of(data.is_some(), rejected),
+        rejected,
+        fallback_key,
+    };
+    let opened = Opened {
         session: Session::from_state(
             State::untracked(data.unwrap_or_default()),
             Some(shared.clone()),
         ),
         origin: Origin::Cookie { reissue },
         span: tracing::Span::current(),
-    }
+    };
+    (opened, stats)
 }
 
 /// Decodes one cookie value as the configured mode reads it; with it, "it was sealed".

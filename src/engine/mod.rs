@@ -5,6 +5,7 @@
 //! The only I/O is the store, and every store call runs under the configured deadline.
 
 mod cookie_mode;
+mod not_before;
 pub(crate) mod slot;
 mod store_mode;
 
@@ -128,7 +129,16 @@ pub(crate) async fn open<'a>(
     let now = shared.config.clock.now();
     let span = telemetry::session_span(mode(shared));
     match &shared.store {
-        None => Ok(span.in_scope(|| cookie_mode::open(shared, cookie_headers, now))),
+        None => {
+            let (opened, stats) = span.in_scope(|| cookie_mode::open(shared, cookie_headers, now));
+            let Some(revocations) = &shared.config.revocations else {
+                span.in_scope(|| stats.record());
+                return Ok(opened);
+            };
+            not_before::check(shared, revocations.as_ref(), opened, stats)
+                .instrument(span)
+                .await
+        }
         Some(store) => {
             store_mode::open(shared, store.as_ref(), cookie_headers, now)
                 .instrument(span)
@@ -272,8 +282,15 @@ pub(crate) fn finish_cookie<'a>(
         None if config.refresh_each_request
             || config.cookie_mode == CookieMode::SealedAcceptingSigned =>
         {
+            // Refreshing the cookie of a handler that never opened the session: no
+            // revocation check here (it cannot wait for a store); the next request that
+            // opens the session checks it.
             let span = telemetry::session_span(mode(shared));
-            span.in_scope(|| cookie_mode::open(shared, cookie_headers, now))
+            span.in_scope(|| {
+                let (opened, stats) = cookie_mode::open(shared, cookie_headers, now);
+                stats.record();
+                opened
+            })
         }
         None => return Outcome::default(),
     };

@@ -402,11 +402,11 @@ impl SessionStore for RedisStore {
         self.del(&self.key(key)).await
     }
 
-    /// Redis expires sessions itself (TTL); nothing to do.
     fn kind(&self) -> &'static str {
         "redis"
     }
 
+    /// Redis expires sessions itself (TTL); nothing to do.
     async fn sweep(&self, _now: u64) -> Result<u64, StoreError> {
         Ok(0)
     }

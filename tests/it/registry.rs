@@ -197,3 +197,103 @@ async fn postgres_store_lists_and_revokes_a_users_sessions() {
     let sql = format!("DROP TABLE IF EXISTS {table}_values; DROP TABLE IF EXISTS {table};");
     client.batch_execute(&sql).await.unwrap();
 }
+
+/// Cookie sessions: "log out everywhere" through a per-owner "not before" time kept in
+/// `store`, checked on every request that carries an owner.
+async fn cookie_sessions_log_out_everywhere<S: flagon::store::SessionStore + Clone>(store: S) {
+    // Real time and a short lifetime, so the records left in Redis expire within a minute.
+    let clock = crate::scenarios::TestClock::at(flagon::store::conformance::unix_now());
+    let config = clock.install(
+        SessionConfig::new(Key::new("cookie registry key").unwrap())
+            .secure(false)
+            .permanent_lifetime(std::time::Duration::from_secs(50))
+            .revocation_store(store.clone()),
+    );
+    let app = Router::new()
+        .route(
+            "/login",
+            get(|session: Session| async move {
+                session.set_owner("alice");
+                "in"
+            }),
+        )
+        .route(
+            "/whoami",
+            get(|session: Session| async move { session.owner().unwrap_or_default() }),
+        )
+        .route(
+            "/anon",
+            get(|session: Session| async move {
+                session.insert_value("n", 1);
+                "anon"
+            }),
+        )
+        .layer(SessionLayer::new(config.clone()).unwrap());
+    let mut cookies = Vec::new();
+    for _ in 0..3 {
+        cookies.push(fetch(&app, "/login", None).await.cookie_pair());
+    }
+    let anon = fetch(&app, "/anon", None).await.cookie_pair();
+    for cookie in &cookies {
+        assert_eq!(fetch(&app, "/whoami", Some(cookie)).await.body, "alice");
+    }
+    clock.advance(5);
+    flagon::registry::log_out_everywhere(&store, "alice", &config)
+        .await
+        .unwrap();
+    for cookie in &cookies {
+        let reply = fetch(&app, "/whoami", Some(cookie)).await;
+        assert_eq!(reply.body, "", "a cookie issued before survived");
+        assert!(
+            reply.set_cookie().unwrap().starts_with("session=;"),
+            "cookie deleted"
+        );
+    }
+    // Sessions without an owner are untouched; a login after the revocation works.
+    assert_eq!(
+        fetch(&app, "/anon", Some(&anon)).await.status,
+        http::StatusCode::OK
+    );
+    clock.advance(1);
+    let fresh = fetch(&app, "/login", None).await.cookie_pair();
+    assert_eq!(fetch(&app, "/whoami", Some(&fresh)).await.body, "alice");
+    // A second "log out everywhere" moves the time forward and ends that one too.
+    clock.advance(1);
+    flagon::registry::log_out_everywhere(&store, "alice", &config)
+        .await
+        .unwrap();
+    assert_eq!(fetch(&app, "/whoami", Some(&fresh)).await.body, "");
+}
+
+#[tokio::test]
+async fn cookie_sessions_log_out_everywhere_with_a_memory_store() {
+    cookie_sessions_log_out_everywhere(Arc::new(MemoryStore::new(100))).await;
+}
+
+#[tokio::test]
+async fn cookie_sessions_log_out_everywhere_with_a_sqlite_store() {
+    let path = std::env::temp_dir().join(format!("flagon-notbefore-{}.db", std::process::id()));
+    let store = Arc::new(SqliteStore::open(&path).await.unwrap());
+    cookie_sessions_log_out_everywhere(store).await;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.clone().into_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn cookie_sessions_log_out_everywhere_with_a_redis_store() {
+    use flagon::store::redis::{RedisOptions, RedisStore};
+    let prefix = format!("flagon-nb-{}:", std::process::id());
+    let options = RedisOptions::default().prefix(prefix);
+    let store = match RedisStore::connect_with("redis://127.0.0.1:6379", options).await {
+        Ok(store) => store,
+        Err(e) => {
+            crate::stores::skip_or_fail("Redis on 127.0.0.1:6379", &e);
+            return;
+        }
+    };
+    cookie_sessions_log_out_everywhere(Arc::new(store)).await;
+}
