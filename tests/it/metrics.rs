@@ -320,6 +320,8 @@ async fn spans_carry_outcome_and_id_hash_never_the_id() {
         .with_ansi(false)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Other tests' threads may have cached "nobody listens" for flagon's callsites.
+    tracing::callsite::rebuild_interest_cache();
     let config = SessionConfig::new(Key::new("k").unwrap()).secure(false);
     let app = routes().layer(
         SessionLayer::new(config)
