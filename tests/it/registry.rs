@@ -267,7 +267,40 @@ async fn cookie_sessions_log_out_everywhere<S: flagon::store::SessionStore + Clo
 
 #[tokio::test]
 async fn cookie_sessions_log_out_everywhere_with_a_memory_store() {
+    let recorder = metrics_util::debugging::DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _guard = metrics::set_default_local_recorder(&recorder);
     cookie_sessions_log_out_everywhere(Arc::new(MemoryStore::new(100))).await;
+    let counters: Vec<(String, u64)> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter_map(|(key, _, _, value)| match value {
+            metrics_util::debugging::DebugValue::Counter(n) => {
+                let key = key.key();
+                let labels: Vec<String> = key.labels().map(|l| l.value().to_owned()).collect();
+                Some((format!("{}{labels:?}", key.name()), n))
+            }
+            _ => None,
+        })
+        .collect();
+    let count = |name: &str| {
+        counters
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or(0, |(_, n)| *n)
+    };
+    // Three cookies turned away after the first call, one after the second.
+    assert_eq!(
+        count("flagon_sessions_rejected_total[\"revoked\"]"),
+        4,
+        "{counters:?}"
+    );
+    assert_eq!(
+        count("flagon_sessions_revoked_total[\"not_before\"]"),
+        2,
+        "{counters:?}"
+    );
 }
 
 #[tokio::test]
