@@ -59,7 +59,7 @@ pub(super) async fn open<'a>(
         match loaded {
             Some(record) => {
                 let span = tracing::Span::current();
-                span.record("id_hash", id.log_hash());
+                record_hash(&span, "id_hash", &id);
                 telemetry::opened(
                     OpenOutcome::Loaded,
                     rejected.load(Ordering::Relaxed),
@@ -201,7 +201,7 @@ async fn create(
         let key = id.store_key();
         match deadline(shared, "create", store.create(&key, &record)).await {
             Ok(Created::Stored) => {
-                tracing::Span::current().record("new_id_hash", id.log_hash());
+                record_hash(&tracing::Span::current(), "new_id_hash", &id);
                 return Ok(Some(id_cookie(shared, &id, state, now)));
             }
             Ok(_) => tracing::warn!("session id collision on create; drawing another id"),
@@ -309,7 +309,7 @@ async fn renew(
         match renewed.map_err(|e| store_failed(shared, &e))? {
             Ok(Applied::Gone) => return restart(shared, store, state, now).await,
             Ok(_) => {
-                tracing::Span::current().record("new_id_hash", id.log_hash());
+                record_hash(&tracing::Span::current(), "new_id_hash", &id);
                 return Ok(Some(id_cookie(shared, &id, state, now)));
             }
             Err(_collision) => tracing::warn!("session id collision on renew; drawing another id"),
@@ -332,6 +332,13 @@ async fn restart(shared: &Shared, store: &Arc<dyn DynStore>, state: &State, now:
         return Ok(Some(shared.writer.deletion().to_owned()));
     }
     create(shared, store, data, state, now).await
+}
+
+/// Records the id's log-safe hash on the session span, hashing only if anyone listens.
+fn record_hash(span: &tracing::Span, field: &'static str, id: &SessionId) {
+    if !span.is_disabled() {
+        span.record(field, id.log_hash());
+    }
 }
 
 /// `Set-Cookie` carrying the signed id.
