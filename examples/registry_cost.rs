@@ -75,19 +75,20 @@ async fn measure(spec: &str) -> Result<(), Box<dyn std::error::Error>> {
         .create(&anon, &Record::new(data(None), now, now + 3600))
         .await?;
     let owned = fresh_key();
-    store
-        .create(&owned, &Record::new(data(Some(&owner)), now, now + 3600))
-        .await?;
-    for _ in 0..2 {
-        store
-            .create(
-                &fresh_key(),
-                &Record::new(data(Some(&owner)), now, now + 3600),
-            )
-            .await?;
+    let mut mine = vec![owned];
+    for key in [owned, fresh_key(), fresh_key()] {
+        let record = Record::new(data(Some(&owner)), now, now + 3600);
+        store.create(&key, &record).await?;
+        if key != owned {
+            mine.push(key);
+        }
     }
-    let plain = time(|i| request(&store, &anon, i)).await;
-    let with_owner = time(|i| request(&store, &owned, i)).await;
+    // Alternated and the best of three kept: the machine is shared.
+    let (mut plain, mut with_owner) = (f64::MAX, f64::MAX);
+    for _ in 0..3 {
+        plain = plain.min(time(|i| request(&store, &anon, i)).await);
+        with_owner = with_owner.min(time(|i| request(&store, &owned, i)).await);
+    }
     let created: Vec<_> = (0..ITERATIONS + 50).map(|_| fresh_key()).collect();
     let mut n = 0;
     let login_plain = time(|_| {
@@ -129,21 +130,27 @@ async fn measure(spec: &str) -> Result<(), Box<dyn std::error::Error>> {
     .await;
     let config = SessionConfig::new(Key::generate());
     let registry = Registry::new(store.clone(), &config);
-    let list = time(|_| {
-        let (registry, owner) = (&registry, owner.as_str());
-        async move {
-            assert_eq!(registry.list(owner, None).await.unwrap().len(), 3);
+    let list = match registry.list(&owner, None).await {
+        Ok(found) => {
+            assert_eq!(found.len(), 3);
+            let mean = time(|_| {
+                let (registry, owner) = (&registry, owner.as_str());
+                async move {
+                    assert_eq!(registry.list(owner, None).await.unwrap().len(), 3);
+                }
+            })
+            .await;
+            format!("{mean:.1}")
         }
-    })
-    .await;
-    let revoked = registry.revoke_all(&owner, None).await?;
-    store.delete(&anon).await?;
-    store.delete(&nb).await?;
+        Err(e) => format!("n/a ({e})"),
+    };
+    for key in mine.iter().chain([&anon, &nb]) {
+        store.delete(key).await?;
+    }
     println!(
-        "| {} | {plain:.1} | {with_owner:.1} | {login_plain:.1} | {login_owned:.1} | {not_before:.1} | {list:.1} |",
+        "| {} | {plain:.1} | {with_owner:.1} | {login_plain:.1} | {login_owned:.1} | {not_before:.1} | {list} |",
         store.kind()
     );
-    assert_eq!(revoked, 3);
     Ok(())
 }
 
