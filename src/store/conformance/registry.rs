@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::{changes, create_live, fresh_key, ok, unix_now, RaceReport};
 use crate::config::SessionConfig;
@@ -119,7 +120,10 @@ pub async fn registry_revoke_races<S: SessionRegistry>(
     writers: usize,
 ) -> RaceReport {
     let owner = fresh_owner();
-    let registry = Registry::new(store.clone(), &SessionConfig::new(Key::generate()));
+    // The point is resurrection, not latency: the deletes queue behind up to `writers`
+    // writes on the same records (one commit each on PostgreSQL), so allow them time.
+    let config = SessionConfig::new(Key::generate()).store_deadline(Duration::from_secs(60));
+    let registry = Registry::new(store.clone(), &config);
     let mut keys = Vec::with_capacity(sessions);
     for _ in 0..sessions.max(2) {
         keys.push(create_live(&*store, owned_data(&owner)).await);
