@@ -53,6 +53,7 @@ for v in json.load(open(vectors, encoding="utf-8")):
     put("decode_signed", signed(1, body))
     put("decode_signed", signed(2, body))
     put("json_parse", body)
+    put("decode_sealed", b"\x01\x00" + body)
 
 # Hand-made hostile inputs: deep nesting, huge numbers, a zlib bomb, tag shapes.
 hostile = [
@@ -75,6 +76,10 @@ put("decode_signed", signed(3, bomb))
 put("decode_signed", signed(3, zlib.compress(b"{}") + b"JUNK"))
 put("decode_signed", signed(5, b"{}", age=0))
 put("decode_signed", signed(5, b"{}", age=2**64 - 1))
+# decode_sealed: byte 0 even = a raw value, odd = position byte + JSON to seal.
+put("decode_sealed", b"\x00" + b"A" * 80)
+put("decode_sealed", b"\x00" + b"AQ" + b"A" * 70)
+put("decode_sealed", b"\x01\x07{}")
 # tagged_roundtrip reads `arbitrary` bytes: a few shapes to start from.
 for i in range(8):
     put("tagged_roundtrip", bytes(range(i * 32, i * 32 + 32)))

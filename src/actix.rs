@@ -262,6 +262,7 @@ fn apply<B>(response: &mut ServiceResponse<B>, outcome: Outcome) -> Option<HttpR
                 return Some(failure_response(&Failure {
                     status: http::StatusCode::INTERNAL_SERVER_ERROR,
                     message: "The session could not be saved.\n",
+                    kind: engine::FailureKind::Store,
                 }));
             }
         }
@@ -358,6 +359,7 @@ impl ResponseError for SessionRejection {
                 let mut response = failure_response(&Failure {
                     status: *status,
                     message: engine::STORE_FAILURE_MESSAGE,
+                    kind: engine::FailureKind::Store,
                 });
                 // The answer depends on the cookie like any session-dependent response.
                 add_vary_cookie(response.headers_mut());

@@ -212,6 +212,7 @@ fn apply(response: &mut Response, outcome: Outcome) -> Option<Response> {
                 return Some(failure_response(&Failure {
                     status: StatusCode::INTERNAL_SERVER_ERROR,
                     message: "The session could not be saved.\n",
+                    kind: engine::FailureKind::Store,
                 }));
             }
         }
@@ -285,6 +286,7 @@ impl IntoResponse for SessionRejection {
                 let mut response = failure_response(&Failure {
                     status,
                     message: engine::STORE_FAILURE_MESSAGE,
+                    kind: engine::FailureKind::Store,
                 });
                 // The answer depends on the cookie like any session-dependent response.
                 add_vary_cookie(response.headers_mut());

@@ -8,6 +8,8 @@ use http::StatusCode;
 use crate::error::ConfigError;
 use crate::flask::Limits;
 use crate::key::{Key, KeyRing};
+use crate::store::dyn_store::DynStore;
+use crate::store::SessionStore;
 
 /// Flask's `PERMANENT_SESSION_LIFETIME` default: 31 days.
 pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(31 * 24 * 60 * 60);
@@ -50,6 +52,41 @@ pub enum OversizePolicy {
     InsecureSendAnyway,
 }
 
+/// How a cookie session (a layer without a store) is kept in its cookie.
+///
+/// Server-side sessions are not affected: their cookie holds only a signed random id.
+///
+/// | mode | writes | reads | Flask can share it |
+/// |---|---|---|---|
+/// | [`Signed`](Self::Signed) (default) | Flask's signed cookie | signed | yes |
+/// | [`Sealed`](Self::Sealed) | sealed (encrypted) cookie | sealed | **no** |
+/// | [`SealedAcceptingSigned`](Self::SealedAcceptingSigned) | sealed | sealed and signed | no |
+///
+/// A signed cookie is readable by its holder (base64 of JSON); a sealed one is not. See
+/// [`crate::sealed`] for the format. To move a live app from signed to sealed without
+/// logging anyone out, deploy `SealedAcceptingSigned` for at least the permanent
+/// lifetime (every signed cookie still accepted is re-written sealed on the next request
+/// that opens the session), then `Sealed`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CookieMode {
+    /// Flask's signed cookie, byte-compatible with Flask (readable by the user).
+    #[default]
+    Signed,
+    /// Encrypted and authenticated with XChaCha20-Poly1305; signed cookies are rejected.
+    Sealed,
+    /// The transition window: accept signed and sealed cookies, write sealed only. A
+    /// signed cookie that is accepted is re-sealed on that response.
+    SealedAcceptingSigned,
+}
+
+impl CookieMode {
+    /// Does this mode write sealed cookies?
+    pub fn seals(self) -> bool {
+        self != CookieMode::Signed
+    }
+}
+
 /// Everything flagon needs to know about your sessions.
 ///
 /// [`SessionConfig::new`] gives secure defaults (`Secure`, `HttpOnly`, `SameSite=Lax`);
@@ -70,6 +107,7 @@ pub enum OversizePolicy {
 pub struct SessionConfig {
     pub(crate) keys: KeyRing,
     pub(crate) cookie_name: String,
+    pub(crate) cookie_mode: CookieMode,
     pub(crate) domain: Option<String>,
     pub(crate) path: String,
     pub(crate) secure: bool,
@@ -91,6 +129,10 @@ pub struct SessionConfig {
     pub(crate) store_deadline: Duration,
     pub(crate) store_failure_status: StatusCode,
     pub(crate) clock: Clock,
+    /// Cookie sessions: where each owner's "not before" time is kept, if anywhere.
+    pub(crate) revocations: Option<Arc<dyn DynStore>>,
+    /// The `store` metric label of [`revocations`](Self::revocations).
+    pub(crate) revocations_kind: &'static str,
 }
 
 /// Where flagon reads the time: the system clock unless a test sets another.
@@ -127,6 +169,7 @@ impl SessionConfig {
         SessionConfig {
             keys: KeyRing::new(key),
             cookie_name: "session".to_owned(),
+            cookie_mode: CookieMode::Signed,
             domain: None,
             path: "/".to_owned(),
             secure: true,
@@ -147,6 +190,8 @@ impl SessionConfig {
             store_deadline: Duration::from_secs(2),
             store_failure_status: StatusCode::SERVICE_UNAVAILABLE,
             clock: Clock(None),
+            revocations: None,
+            revocations_kind: "none",
         }
     }
 
@@ -166,6 +211,14 @@ impl SessionConfig {
     /// The cookie's name (Flask's `SESSION_COOKIE_NAME`, default `session`).
     pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
         self.cookie_name = name.into();
+        self
+    }
+
+    /// How a cookie session is kept in its cookie: Flask's signed format (default), or
+    /// sealed (encrypted), or sealed while still accepting signed cookies. A sealed cookie
+    /// is not a Flask cookie; see [`CookieMode`].
+    pub fn cookie_mode(mut self, mode: CookieMode) -> Self {
+        self.cookie_mode = mode;
         self
     }
 
@@ -336,6 +389,23 @@ impl SessionConfig {
     /// Server-side stores: the status of the response when the store fails (default 503).
     pub fn store_failure_status(mut self, status: StatusCode) -> Self {
         self.store_failure_status = status;
+        self
+    }
+
+    /// Cookie sessions: keep each owner's "not before" time in `store`, so
+    /// [`log_out_everywhere`](crate::registry::log_out_everywhere) ends every cookie
+    /// session of that owner issued before it (opt-in; default none).
+    ///
+    /// The cost: every request that opens a cookie session carrying an owner
+    /// ([`Session::set_owner`](crate::Session::set_owner)) reads the store once, under
+    /// the [`store_deadline`](Self::store_deadline); anonymous sessions cost nothing. If
+    /// the store fails, the request fails with
+    /// [`store_failure_status`](Self::store_failure_status) rather than let a possibly
+    /// revoked session through. Any of flagon's stores will do, the one a server-side
+    /// layer uses included (the records live under keys no session id can produce).
+    pub fn revocation_store(mut self, store: impl SessionStore) -> Self {
+        self.revocations_kind = store.kind();
+        self.revocations = Some(Arc::new(store));
         self
     }
 

@@ -86,6 +86,17 @@ impl SessionId {
         }
     }
 
+    /// A short digest of the id that is safe to log: 16 hex digits of
+    /// `SHA-256("flagon-log-id" ‖ store key)`. It tells sessions apart in the logs and
+    /// cannot be turned back into the id, nor presented as a session.
+    pub(crate) fn log_hash(&self) -> String {
+        let digest = Sha256::new()
+            .chain_update(b"flagon-log-id")
+            .chain_update(self.store_key().as_bytes())
+            .finalize();
+        digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// The key the store files this session under: SHA-256 of a flagon id, the bytes
     /// themselves of a Flask-Session sid.
     pub fn store_key(&self) -> StoreKey {

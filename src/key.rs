@@ -9,8 +9,11 @@
 
 use std::fmt;
 
+use chacha20poly1305::aead::AeadInPlace;
+use chacha20poly1305::{Tag, XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
+use sha2::Sha256;
 #[cfg(feature = "flask-login")]
 use sha2::Sha512;
 #[cfg(feature = "flask-login")]
@@ -20,6 +23,7 @@ use zeroize::Zeroizing;
 use crate::error::ConfigError;
 
 type HmacSha1 = Hmac<Sha1>;
+type HmacSha256 = Hmac<Sha256>;
 #[cfg(feature = "flask-login")]
 type HmacSha512 = Hmac<Sha512>;
 
@@ -33,6 +37,16 @@ const SESSION_ID_SALT: &[u8] = b"flagon.session-id";
 const WTF_CSRF_SALT: &[u8] = b"wtf-csrf-token";
 /// The salt Flask-Session's `SESSION_USE_SIGNER` signs its session id cookie with.
 const FLASK_SESSION_SID_SALT: &[u8] = b"flask-session";
+/// The label the sealed-cookie key is derived with: `HMAC-SHA256(secret, label)` is the
+/// 32-byte XChaCha20-Poly1305 key. No HMAC-SHA1 purpose uses SHA-256, so the sealing key
+/// is independent of every signing key made from the same secret.
+const SEALED_COOKIE_LABEL: &[u8] = b"flagon-sealed-cookie-v1";
+
+/// Length of a sealed cookie's nonce (XChaCha20's 192 bits: random nonces never repeat
+/// in practice, so no counter has to be kept across servers).
+pub(crate) const NONCE_LEN: usize = 24;
+/// Length of the Poly1305 tag that authenticates a sealed cookie.
+pub(crate) const TAG_LEN: usize = 16;
 
 /// What a signature is for; each purpose has its own derived key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,6 +79,8 @@ pub struct Key {
     id_mac: HmacSha1,
     csrf_mac: HmacSha1,
     flask_session_mac: HmacSha1,
+    /// The sealed-cookie AEAD; the cipher zeroes its key when dropped.
+    sealer: XChaCha20Poly1305,
 }
 
 impl Key {
@@ -84,6 +100,7 @@ impl Key {
             id_mac: derive(secret, SESSION_ID_SALT),
             csrf_mac: derive_django_concat(secret, WTF_CSRF_SALT),
             flask_session_mac: derive(secret, FLASK_SESSION_SID_SALT),
+            sealer: derive_sealer(secret),
         })
     }
 
@@ -158,6 +175,38 @@ impl Key {
         mac.update(message);
         mac.verify_slice(signature).is_ok()
     }
+
+    /// Encrypts `buffer` in place under the sealed-cookie key; the authentication tag.
+    pub(crate) fn seal(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        associated: &[u8],
+        buffer: &mut [u8],
+    ) -> [u8; TAG_LEN] {
+        self.sealer
+            .encrypt_in_place_detached(XNonce::from_slice(nonce), associated, buffer)
+            .expect("XChaCha20-Poly1305 seals any buffer a cookie can hold")
+            .into()
+    }
+
+    /// Checks `tag` and decrypts `buffer` in place; false (buffer untouched) when the tag
+    /// does not verify under this key. The tag is compared in constant time.
+    pub(crate) fn open(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        associated: &[u8],
+        buffer: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> bool {
+        self.sealer
+            .decrypt_in_place_detached(
+                XNonce::from_slice(nonce),
+                associated,
+                buffer,
+                Tag::from_slice(tag),
+            )
+            .is_ok()
+    }
 }
 
 #[cfg(feature = "flask-login")]
@@ -201,6 +250,17 @@ fn derive(secret: &[u8], salt: &[u8]) -> HmacSha1 {
     outer.update(salt);
     let derived: Zeroizing<[u8; 20]> = Zeroizing::new(outer.finalize().into_bytes().into());
     HmacSha1::new_from_slice(derived.as_slice()).expect("HMAC takes keys of any length")
+}
+
+/// The sealed-cookie cipher: key `HMAC-SHA256(secret, "flagon-sealed-cookie-v1")`.
+fn derive_sealer(secret: &[u8]) -> XChaCha20Poly1305 {
+    let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(SEALED_COOKIE_LABEL);
+    let derived: Zeroizing<[u8; 32]> = Zeroizing::new(mac.finalize().into_bytes().into());
+    // Named in full: importing `KeyInit` would make `Hmac::new_from_slice` ambiguous.
+    <XChaCha20Poly1305 as chacha20poly1305::KeyInit>::new(chacha20poly1305::Key::from_slice(
+        derived.as_slice(),
+    ))
 }
 
 /// itsdangerous' default `django-concat` key derivation, which `URLSafeTimedSerializer`
@@ -262,6 +322,23 @@ impl KeyRing {
     /// Every key in verification order: current first, then fallbacks newest first.
     pub(crate) fn verification_order(&self) -> impl Iterator<Item = &Key> {
         std::iter::once(&self.current).chain(self.fallbacks.iter())
+    }
+
+    /// Opens a sealed `ciphertext` with each key in verification order, decrypting into
+    /// `out`; the position of the key that sealed it (0 = the current key).
+    pub(crate) fn open(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        associated: &[u8],
+        ciphertext: &[u8],
+        tag: &[u8; TAG_LEN],
+        out: &mut Vec<u8>,
+    ) -> Option<usize> {
+        self.verification_order().position(|key| {
+            out.clear();
+            out.extend_from_slice(ciphertext);
+            key.open(nonce, associated, out, tag)
+        })
     }
 
     /// Finds the key that signed `message`, by its position in verification order

@@ -51,13 +51,16 @@ pub mod porting {
     //! A guide, not code: this module has no items.
     #![doc = include_str!("../docs/porting.md")]
 }
+pub mod registry;
 mod scratch;
+pub mod sealed;
 mod session;
 pub mod store;
+pub mod telemetry;
 pub mod value;
 pub mod value_serde;
 
-pub use config::{OversizePolicy, SameSite, SessionConfig};
+pub use config::{CookieMode, OversizePolicy, SameSite, SessionConfig};
 pub use error::{ConfigError, SessionError};
 pub use key::{Key, KeyRing};
 pub use session::Session;

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::engine::Shared;
 use crate::error::SessionError;
+use crate::registry::{SessionHandle, LABELS_KEY, OWNER_KEY, SINCE_KEY};
 use crate::store::Changes;
 use crate::value::{Map, Value};
 use crate::value_serde::{from_value, to_value};
@@ -48,6 +49,8 @@ pub(crate) struct State {
     /// The response went out and this state was left behind by [`Session::take_state`]:
     /// a change now is lost, and is logged once.
     finished: bool,
+    /// The registry handle of the stored session this request loaded.
+    pub(crate) handle: Option<SessionHandle>,
 }
 
 impl State {
@@ -630,6 +633,74 @@ impl Session {
             return Err(SessionError::CookieTooLarge { size, limit });
         }
         Ok(())
+    }
+
+    /// Records who owns this session (at login: a user id, not a secret), so
+    /// [`Registry`](crate::registry::Registry) can list and revoke it. Kept in the
+    /// session under [`OWNER_KEY`], so [`renew`](Self::renew) keeps it and
+    /// [`purge`](Self::purge) removes it with the session.
+    ///
+    /// It also records when (under [`SINCE_KEY`]), for
+    /// [`log_out_everywhere`](crate::registry::log_out_everywhere) on cookie sessions.
+    pub fn set_owner(&self, owner: &str) {
+        let now = match &self.shared {
+            Some(shared) => shared.config.clock.now(),
+            None => crate::config::Clock::default().now(),
+        };
+        let mut state = self.lock_for_write();
+        state.set(OWNER_KEY, Value::Str(owner.to_owned()));
+        state.set(
+            SINCE_KEY,
+            Value::Int(i64::try_from(now).unwrap_or(i64::MAX)),
+        );
+    }
+
+    /// The owner and since-when, without marking the session accessed (the engine's
+    /// revocation check).
+    pub(crate) fn owner_since(&self) -> Option<(String, u64)> {
+        let state = self.lock_untracked();
+        let Some(Value::Str(owner)) = state.data.get(OWNER_KEY) else {
+            return None;
+        };
+        let since = match state.data.get(SINCE_KEY) {
+            Some(Value::Int(n)) => u64::try_from(*n).unwrap_or(0),
+            _ => 0,
+        };
+        Some((owner.clone(), since))
+    }
+
+    /// Empties a session found revoked, so its cookie is deleted on the way out.
+    pub(crate) fn drop_revoked(&self) {
+        self.lock_untracked().clear();
+    }
+
+    /// The owner set with [`set_owner`](Self::set_owner), if any.
+    pub fn owner(&self) -> Option<String> {
+        match self.lock().data.get(OWNER_KEY) {
+            Some(Value::Str(owner)) => Some(owner.clone()),
+            _ => None,
+        }
+    }
+
+    /// Sets a label an account page shows next to this session in
+    /// [`Registry::list`](crate::registry::Registry::list) (for example `device` →
+    /// `"Firefox on Linux"`). Kept in the session under [`LABELS_KEY`].
+    pub fn set_label(&self, name: &str, value: &str) {
+        let mut state = self.lock_for_write();
+        let mut labels = match state.data.get(LABELS_KEY) {
+            Some(Value::Dict(map)) => map.clone(),
+            _ => Map::new(),
+        };
+        labels.insert(name.to_owned(), Value::Str(value.to_owned()));
+        state.set(LABELS_KEY, Value::Dict(labels));
+    }
+
+    /// The registry handle of this request's stored session: `None` for a cookie session
+    /// or a session this request is creating. Pass it to
+    /// [`Registry::list`](crate::registry::Registry::list) to mark the current session,
+    /// and to [`Registry::revoke_all`](crate::registry::Registry::revoke_all) to keep it.
+    pub fn handle(&self) -> Option<SessionHandle> {
+        self.lock_untracked().handle.clone()
     }
 
     /// Adds a message for the next request: Flask's `flash(message, category)`, with the

@@ -360,3 +360,112 @@ fn check_json_text(text: &[u8]) {
         Err(e) => panic!("re-encoded session does not read back ({e}): {again}"),
     }
 }
+
+/// F-DEC-SEALED: the sealed-cookie decoder (`flagon::sealed::open`).
+///
+/// Byte 0, bit 0 clear: the rest is the cookie value verbatim. Nobody without the key can
+/// seal, so it must never open; `TooLong` exactly over 4096 bytes, and nothing but
+/// `TooLong`, `Malformed` and `BadSeal` can come back before the tag is checked.
+///
+/// Bit 0 set: byte 1 picks a position, the rest is tagged JSON. When it parses, it is
+/// sealed with the test key at `NOW`, must open to the same session (at `NOW`, with the
+/// issue time back), must not open under another cookie name, and with the byte at the
+/// picked position of the decoded value flipped must not open at all.
+pub fn check_sealed(data: &[u8]) {
+    let limits = Limits::default();
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
+    let open = |value: &[u8], name: &str| {
+        flagon::sealed::open(value, ring(), name, NOW, MAX_AGE, 0, &limits)
+    };
+    if flags & 1 == 0 {
+        let got = open(rest, "session");
+        assert_eq!(
+            matches!(got, Err(DecodeError::TooLong { .. })),
+            rest.len() > limits.max_cookie_len,
+            "{got:?}"
+        );
+        assert!(
+            matches!(
+                got,
+                Err(DecodeError::TooLong { .. } | DecodeError::Malformed(_) | DecodeError::BadSeal)
+            ),
+            "forged sealed cookie got {got:?}"
+        );
+        return;
+    }
+    let Some((&position, json)) = rest.split_first() else {
+        return;
+    };
+    let Ok(session) = flask::from_tagged_json(json, &limits) else {
+        return;
+    };
+    let cookie = flagon::sealed::seal(&session, key(), "session", NOW);
+    let roomy_limits = roomy();
+    let opened = flagon::sealed::open(
+        cookie.as_bytes(),
+        ring(),
+        "session",
+        NOW,
+        MAX_AGE,
+        0,
+        &roomy_limits,
+    )
+    .expect("a cookie sealed with the key opens");
+    assert!(
+        map_eq(&opened.session, &session),
+        "sealed round trip differs"
+    );
+    assert_eq!((opened.timestamp, opened.key_index), (NOW, 0));
+    assert!(
+        flagon::sealed::open(
+            cookie.as_bytes(),
+            ring(),
+            "other",
+            NOW,
+            MAX_AGE,
+            0,
+            &roomy_limits
+        )
+        .is_err(),
+        "opened under another cookie name"
+    );
+    let mut raw = base64_url_decode(&cookie);
+    let at = usize::from(position) % raw.len();
+    raw[at] ^= 0x01;
+    let tampered = b64url(&raw);
+    let got = flagon::sealed::open(
+        tampered.as_bytes(),
+        ring(),
+        "session",
+        NOW,
+        MAX_AGE,
+        0,
+        &roomy_limits,
+    );
+    assert!(
+        matches!(got, Err(DecodeError::BadSeal | DecodeError::Malformed(_))),
+        "byte {at} flipped: {got:?}"
+    );
+}
+
+/// Decodes the base64url (no padding) that [`b64url`] writes.
+fn base64_url_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in text.bytes() {
+        let v = ALPHABET
+            .iter()
+            .position(|&a| a == c)
+            .expect("base64url text") as u32;
+        acc = acc << 6 | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}

@@ -5,11 +5,28 @@ use std::sync::Arc;
 
 use http::StatusCode;
 
-use super::{cookie_expiry, Failure, Opened, Origin, Outcome, Shared};
-use crate::config::OversizePolicy;
-use crate::flask;
+use super::{cookie_expiry, Failure, FailureKind, Opened, Origin, Outcome, Shared};
+use crate::config::{CookieMode, OversizePolicy, SessionConfig};
+use crate::flask::{self, DecodeError};
 use crate::scratch::with_scratch;
+use crate::sealed;
 use crate::session::{Lifecycle, Session, State};
+use crate::telemetry::{self, OpenOutcome};
+
+/// How a cookie session was opened, for the metrics; the caller records it (after the
+/// revocation check, which may still turn the session away).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct OpenStats {
+    pub(super) outcome: OpenOutcome,
+    pub(super) rejected: usize,
+    pub(super) fallback_key: bool,
+}
+
+impl OpenStats {
+    pub(super) fn record(self) {
+        telemetry::opened(self.outcome, self.rejected, self.fallback_key);
+    }
+}
 
 /// The first of our cookies that verifies, or an empty session. Every rejection is traced
 /// with its reason, never with the cookie.
@@ -17,39 +34,75 @@ pub(super) fn open<'a>(
     shared: &Arc<Shared>,
     cookie_headers: impl IntoIterator<Item = &'a [u8]> + 'a,
     now: u64,
-) -> Opened {
+) -> (Opened, OpenStats) {
     let config = &shared.config;
-    let max_age = config.permanent_lifetime.as_secs();
-    let skew = config.clock_skew.as_secs();
     let mut data = None;
+    let mut reissue = false;
+    let mut rejected = 0;
+    let mut fallback_key = false;
     for (position, value) in shared.candidates(cookie_headers).enumerate() {
-        match flask::verify(value, &config.keys, now, max_age, skew, &config.limits) {
-            Ok(verified) => {
+        match decode(config, value, now) {
+            Ok((verified, sealed)) => {
                 if verified.key_index > 0 {
+                    fallback_key = true;
                     tracing::debug!(
                         fallback = verified.key_index,
                         "session cookie verified with a fallback key"
                     );
                 }
+                // The transition window: a signed cookie is re-written sealed.
+                reissue = config.cookie_mode.seals() && !sealed;
                 data = Some(verified.session);
                 break;
             }
             Err(reason) => {
+                rejected += 1;
+                telemetry::rejected(telemetry::reason(&reason));
                 tracing::debug!(%reason, position, "session cookie rejected; trying the next one or starting empty");
             }
         }
     }
-    Opened {
+    let stats = OpenStats {
+        outcome: OpenOutcome::of(data.is_some(), rejected),
+        rejected,
+        fallback_key,
+    };
+    let opened = Opened {
         session: Session::from_state(
             State::untracked(data.unwrap_or_default()),
             Some(shared.clone()),
         ),
-        origin: Origin::Cookie,
+        origin: Origin::Cookie { reissue },
+        span: tracing::Span::current(),
+    };
+    (opened, stats)
+}
+
+/// Decodes one cookie value as the configured mode reads it; with it, "it was sealed".
+fn decode(
+    config: &SessionConfig,
+    value: &[u8],
+    now: u64,
+) -> Result<(flask::Verified, bool), DecodeError> {
+    let max_age = config.permanent_lifetime.as_secs();
+    let skew = config.clock_skew.as_secs();
+    let (keys, limits, name) = (&config.keys, &config.limits, config.cookie_name.as_str());
+    let sealed = match config.cookie_mode {
+        CookieMode::Signed => false,
+        CookieMode::Sealed => true,
+        CookieMode::SealedAcceptingSigned => sealed::looks_sealed(value),
+    };
+    if sealed {
+        sealed::open(value, keys, name, now, max_age, skew, limits).map(|v| (v, true))
+    } else {
+        flask::verify(value, keys, now, max_age, skew, limits).map(|v| (v, false))
     }
 }
 
-/// Flask's save decision (FORMAT.md §9.2), with flagon's size rule.
-pub(super) fn finish(shared: &Shared, state: State, now: u64) -> Outcome {
+/// Flask's save decision (FORMAT.md §9.2), with flagon's size rule. `reissue`: the
+/// cookie that came in must be re-written even if unchanged (a signed cookie read in the
+/// signed-to-sealed transition).
+pub(super) fn finish(shared: &Shared, state: State, reissue: bool, now: u64) -> Outcome {
     let config = &shared.config;
     let mut outcome = Outcome {
         vary: state.accessed,
@@ -63,7 +116,7 @@ pub(super) fn finish(shared: &Shared, state: State, now: u64) -> Outcome {
         return outcome;
     }
     let permanent = state.is_permanent();
-    if !(state.modified || (permanent && config.refresh_each_request)) {
+    if !(state.modified || reissue || (permanent && config.refresh_each_request)) {
         return outcome;
     }
     let header = encode(shared, &state, now);
@@ -91,6 +144,7 @@ pub(super) fn finish(shared: &Shared, state: State, now: u64) -> Outcome {
                 outcome.failure = Some(Failure {
                     status: StatusCode::INTERNAL_SERVER_ERROR,
                     message: "The session is too large to store in a cookie; nothing was saved.\n",
+                    kind: FailureKind::TooLarge,
                 });
                 return outcome;
             }
@@ -107,15 +161,21 @@ pub(super) fn finish(shared: &Shared, state: State, now: u64) -> Outcome {
     outcome
 }
 
-/// The full `Set-Cookie` value for `state`, signed now with the current key.
+/// The full `Set-Cookie` value for `state`, signed (or sealed) now with the current key.
 ///
 /// Written in one pass into a reused buffer, then copied once into a string of exactly
 /// its length (which becomes the header value without another allocation).
 pub(crate) fn encode(shared: &Shared, state: &State, now: u64) -> String {
     let write = |out: &mut String| {
         let expires = cookie_expiry(&shared.config, state, now);
+        let config = &shared.config;
         shared.writer.write_set_cookie(out, expires, |out| {
-            flask::sign_into(&state.data, shared.config.keys.current(), now, out);
+            let key = config.keys.current();
+            if config.cookie_mode.seals() {
+                sealed::seal_into(&state.data, key, &config.cookie_name, now, out);
+            } else {
+                flask::sign_into(&state.data, key, now, out);
+            }
         });
     };
     with_scratch(&HEADER, KEEP, |buffer| {

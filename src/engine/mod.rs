@@ -5,6 +5,7 @@
 //! The only I/O is the store, and every store call runs under the configured deadline.
 
 mod cookie_mode;
+mod not_before;
 mod sid_cookie;
 pub(crate) mod slot;
 mod store_mode;
@@ -16,14 +17,16 @@ pub(crate) use store_mode::error_chain;
 use std::sync::Arc;
 
 use http::StatusCode;
+use tracing::Instrument as _;
 
-use crate::config::SessionConfig;
+use crate::config::{CookieMode, SessionConfig};
 use crate::cookie::{candidates, CookieWriter};
 use crate::error::ConfigError;
 use crate::id::{IdScheme, SessionId};
 use crate::session::{Session, State};
 use crate::store::dyn_store::DynStore;
 use crate::store::{SessionStore, StoreError};
+use crate::telemetry;
 
 /// Everything a layer shares between requests.
 #[derive(Clone, Debug)]
@@ -33,6 +36,8 @@ pub(crate) struct Shared {
     pub(crate) store: Option<Arc<dyn DynStore>>,
     /// How the id cookie names a session: the store's choice.
     pub(crate) id_scheme: IdScheme,
+    /// The store's `store` label in metrics ([`SessionStore::kind`]).
+    pub(crate) store_kind: &'static str,
 }
 
 impl Shared {
@@ -44,11 +49,13 @@ impl Shared {
             config,
             store: None,
             id_scheme: IdScheme::Flagon,
+            store_kind: "none",
         })
     }
 
     pub(crate) fn with_store(mut self, store: impl SessionStore) -> Shared {
         self.id_scheme = store.id_scheme();
+        self.store_kind = store.kind();
         self.store = Some(Arc::new(store));
         self
     }
@@ -92,8 +99,9 @@ fn warn_weak_settings(config: &SessionConfig) {
 /// Where an opened session came from; what [`finish`] needs besides the state.
 #[derive(Debug)]
 pub(crate) enum Origin {
-    /// Cookie sessions.
-    Cookie,
+    /// Cookie sessions; `reissue`: re-write the cookie even if unchanged (a signed
+    /// cookie read while sealing).
+    Cookie { reissue: bool },
     /// Server-side sessions.
     Stored(Option<Loaded>),
 }
@@ -113,6 +121,8 @@ pub(crate) struct Loaded {
 pub(crate) struct Opened {
     pub(crate) session: Session,
     pub(crate) origin: Origin,
+    /// The session's `flagon.session` span, open until the response is decided.
+    pub(crate) span: tracing::Span,
 }
 
 /// Opens the session of a request from its `Cookie` header fields.
@@ -124,9 +134,32 @@ pub(crate) async fn open<'a>(
     cookie_headers: impl IntoIterator<Item = &'a [u8]> + 'a,
 ) -> Result<Opened, StoreError> {
     let now = shared.config.clock.now();
+    let span = telemetry::session_span(mode(shared));
     match &shared.store {
-        None => Ok(cookie_mode::open(shared, cookie_headers, now)),
-        Some(store) => store_mode::open(shared, store.as_ref(), cookie_headers, now).await,
+        None => {
+            let (opened, stats) = span.in_scope(|| cookie_mode::open(shared, cookie_headers, now));
+            let Some(revocations) = &shared.config.revocations else {
+                span.in_scope(|| stats.record());
+                return Ok(opened);
+            };
+            not_before::check(shared, revocations.as_ref(), opened, stats)
+                .instrument(span)
+                .await
+        }
+        Some(store) => {
+            store_mode::open(shared, store.as_ref(), cookie_headers, now)
+                .instrument(span)
+                .await
+        }
+    }
+}
+
+/// The `mode` field of the session span.
+fn mode(shared: &Shared) -> &'static str {
+    match &shared.store {
+        Some(_) => "store",
+        None if shared.config.cookie_mode.seals() => "sealed",
+        None => "cookie",
     }
 }
 
@@ -136,7 +169,7 @@ pub(crate) fn open_cookie<'a>(
     shared: &Arc<Shared>,
     cookie_headers: impl IntoIterator<Item = &'a [u8]> + 'a,
 ) -> Opened {
-    cookie_mode::open(shared, cookie_headers, shared.config.clock.now())
+    cookie_mode::open(shared, cookie_headers, shared.config.clock.now()).0
 }
 
 /// What to add to the response, or what to replace it with.
@@ -158,6 +191,29 @@ pub(crate) struct Outcome {
 pub(crate) struct Failure {
     pub(crate) status: StatusCode,
     pub(crate) message: &'static str,
+    /// Why, for the save-result metric.
+    pub(crate) kind: FailureKind,
+}
+
+/// Why a session could not be saved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FailureKind {
+    /// The store failed or did not answer in time.
+    Store,
+    /// The session ended elsewhere while this request ran.
+    Conflict,
+    /// The cookie would be over the size limit.
+    TooLarge,
+}
+
+impl FailureKind {
+    fn label(self) -> &'static str {
+        match self {
+            FailureKind::Store => "store_error",
+            FailureKind::Conflict => "conflict",
+            FailureKind::TooLarge => "too_large",
+        }
+    }
 }
 
 /// The body of the 500 for a route without the session layer: the fix is for the
@@ -173,6 +229,7 @@ impl Failure {
         Failure {
             status: config.store_failure_status,
             message: STORE_FAILURE_MESSAGE,
+            kind: FailureKind::Store,
         }
     }
 }
@@ -194,15 +251,33 @@ pub(crate) async fn finish<'a>(
     let Some(opened) = opened else {
         return Outcome::default();
     };
+    let span = opened.span;
     let state = opened.session.take_state();
     if status.is_server_error() {
-        return server_error(&state, status);
+        return span.in_scope(|| server_error(&state, status));
     }
-    let outcome = match opened.origin {
-        Origin::Stored(loaded) => store_mode::finish(shared, store, state, loaded, now).await,
-        Origin::Cookie => cookie_mode::finish(shared, state, now),
-    };
+    let outcome = async {
+        let outcome = match opened.origin {
+            Origin::Stored(loaded) => store_mode::finish(shared, store, state, loaded, now).await,
+            Origin::Cookie { reissue } => cookie_mode::finish(shared, state, reissue, now),
+        };
+        record_save(shared, &outcome);
+        outcome
+    }
+    .instrument(span)
+    .await;
     mark_private(shared, outcome)
+}
+
+/// Counts what the end of a session's request did, and records it on its span.
+fn record_save(shared: &Shared, outcome: &Outcome) {
+    let result = match (&outcome.failure, &outcome.set_cookie) {
+        (Some(failure), _) => failure.kind.label(),
+        (None, Some(cookie)) if cookie == shared.writer.deletion() => "deleted",
+        (None, Some(_)) => "set",
+        (None, None) => "unchanged",
+    };
+    telemetry::saved(result, outcome.set_cookie.as_deref());
 }
 
 /// Asks for `Cache-Control: private` when a cookie goes out (SECURITY CK-10).
@@ -220,22 +295,40 @@ pub(crate) fn finish_cookie<'a>(
     status: StatusCode,
 ) -> Outcome {
     let now = shared.config.clock.now();
+    let config = &shared.config;
     let opened = match opened {
         Some(opened) => opened,
-        None if shared.config.refresh_each_request => {
-            cookie_mode::open(shared, cookie_headers, now)
+        // The transition window opens every cookie, so signed ones get re-sealed.
+        None if config.refresh_each_request
+            || config.cookie_mode == CookieMode::SealedAcceptingSigned =>
+        {
+            // Refreshing the cookie of a handler that never opened the session: no
+            // revocation check here (it cannot wait for a store); the next request that
+            // opens the session checks it.
+            let span = telemetry::session_span(mode(shared));
+            span.in_scope(|| {
+                let (opened, stats) = cookie_mode::open(shared, cookie_headers, now);
+                stats.record();
+                opened
+            })
         }
         None => return Outcome::default(),
     };
+    let reissue = matches!(opened.origin, Origin::Cookie { reissue: true });
     let state = opened.session.take_state();
-    if status.is_server_error() {
-        return server_error(&state, status);
-    }
-    mark_private(shared, cookie_mode::finish(shared, state, now))
+    opened.span.in_scope(|| {
+        if status.is_server_error() {
+            return server_error(&state, status);
+        }
+        let outcome = cookie_mode::finish(shared, state, reissue, now);
+        record_save(shared, &outcome);
+        mark_private(shared, outcome)
+    })
 }
 
 /// The handler failed: save nothing, but a cached response must still vary.
 fn server_error(state: &State, status: StatusCode) -> Outcome {
+    telemetry::saved("handler_error", None);
     if state.modified {
         tracing::warn!(
             status = status.as_u16(),

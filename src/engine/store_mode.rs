@@ -2,18 +2,28 @@
 //! request saves its changes, never a snapshot.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 use std::sync::Arc;
 
 use http::StatusCode;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+
 use super::sid_cookie;
-use super::{cookie_expiry, store_expiry, Failure, Loaded, Opened, Origin, Outcome, Shared};
-use crate::flask::signer::Expiry;
+use super::{
+    cookie_expiry, store_expiry, Failure, FailureKind, Loaded, Opened, Origin, Outcome, Shared,
+};
+use crate::flask::signer::{self, Expiry};
 use crate::id::{IdScheme, SessionId};
+use crate::key::Purpose;
+use crate::registry::SessionHandle;
 use crate::session::{Lifecycle, Session, State};
 use crate::store::dyn_store::DynStore;
 use crate::store::{Applied, Created, Record, StoreError};
+use crate::telemetry::{self, OpenOutcome};
 
 /// How many fresh ids to try when the store reports a collision.
 const CREATE_ATTEMPTS: usize = 3;
@@ -28,32 +38,47 @@ pub(super) async fn open<'a>(
     cookie_headers: impl IntoIterator<Item = &'a [u8]> + 'a,
     now: u64,
 ) -> Result<Opened, StoreError> {
+    // Atomic only because the future must be `Send`; nothing else touches it.
+    let rejected = AtomicUsize::new(0);
+    let reject = |reason: &'static str| {
+        rejected.fetch_add(1, Ordering::Relaxed);
+        telemetry::rejected(reason);
+    };
     // Flask-Session's sid cookie (a store's own id scheme) or flagon's signed id.
     let ids = if shared.id_scheme != IdScheme::Flagon {
         Ids::FlaskSession(sid_cookie::read(shared, cookie_headers).into_iter())
     } else {
-        Ids::Flagon(verified_ids(shared, cookie_headers, now))
+        Ids::Flagon(verified_ids(shared, cookie_headers, now, &reject))
     };
     for (id, stale_key) in ids {
         let key = id.store_key();
-        let loaded = match deadline(shared, store.load(&key, now)).await {
+        let loaded = match deadline(shared, "load", store.load(&key, now)).await {
             Err(StoreError::Corrupt(why)) => {
                 // A record we cannot read is not a session we can serve; the id is not adopted.
                 tracing::warn!(
                     why,
                     "stored session record is corrupt; trying the next cookie or starting empty"
                 );
+                reject("corrupt_record");
                 None
             }
             other => other?,
         };
         match loaded {
             Some(record) => {
-                let state = if shared.config.strict_conflicts {
+                let span = tracing::Span::current();
+                record_hash(&span, "id_hash", &id);
+                telemetry::opened(
+                    OpenOutcome::Loaded,
+                    rejected.load(Ordering::Relaxed),
+                    stale_key,
+                );
+                let mut state = if shared.config.strict_conflicts {
                     State::checking_reads(record.data)
                 } else {
                     State::new(record.data)
                 };
+                state.handle = Some(SessionHandle::of(&key));
                 return Ok(Opened {
                     session: Session::from_state(state, Some(shared.clone())),
                     origin: Origin::Stored(Some(Loaded {
@@ -62,14 +87,20 @@ pub(super) async fn open<'a>(
                         expires_at: record.expires_at,
                         stale_key,
                     })),
+                    span,
                 });
             }
-            None => tracing::debug!(
-                "session id verified but has no live record (expired, purged or unknown); \
-                 trying the next cookie or starting empty"
-            ),
+            None => {
+                reject("unknown_id");
+                tracing::debug!(
+                    "session id verified but has no live record (expired, purged or unknown); \
+                     trying the next cookie or starting empty"
+                );
+            }
         }
     }
+    let rejected = rejected.into_inner();
+    telemetry::opened(OpenOutcome::of(false, rejected), rejected, false);
     Ok(fresh(shared))
 }
 
@@ -98,15 +129,18 @@ fn fresh(shared: &Arc<Shared>) -> Opened {
     Opened {
         session: Session::from_state(State::default(), Some(shared.clone())),
         origin: Origin::Stored(None),
+        span: tracing::Span::current(),
     }
 }
 
 /// The ids of our cookies whose signature verifies, in header order, each with "signed
-/// with a fallback key". Rejections are traced with their reason, never the cookie.
+/// with a fallback key". Each rejection goes to `reject` with its metric reason and is
+/// traced with its reason, never the cookie.
 fn verified_ids<'s, 'a: 's, I>(
     shared: &'s Shared,
     cookie_headers: I,
     now: u64,
+    reject: &'s (dyn Fn(&'static str) + Sync),
 ) -> impl Iterator<Item = (SessionId, bool)> + use<'s, 'a, I>
 where
     I: IntoIterator<Item = &'a [u8]> + 'a,
@@ -119,11 +153,26 @@ where
         clock_skew: config.clock_skew.as_secs(),
     };
     shared.candidates(cookie_headers).filter_map(move |value| {
-        let checked =
-            SessionId::verify_cookie(value, &config.keys, expiry, config.limits.max_cookie_len);
+        let checked = signer::unsign(
+            value,
+            &config.keys,
+            Purpose::SessionId,
+            expiry,
+            config.limits.max_cookie_len,
+        )
+        .map_err(|e| (telemetry::reason(&e), e.to_string()))
+        .and_then(|unsigned| {
+            let malformed = |why: &str| ("malformed", why.to_owned());
+            let raw = URL_SAFE_NO_PAD
+                .decode(unsigned.payload)
+                .map_err(|_| malformed("id is not base64url"))?;
+            let id = SessionId::from_bytes(&raw).ok_or_else(|| malformed("id has the wrong length"))?;
+            Ok((id, unsigned.key_index > 0))
+        });
         match checked {
             Ok(found) => Some(found),
-            Err(reason) => {
+            Err((label, reason)) => {
+                reject(label);
                 tracing::debug!(%reason, "session id cookie rejected; trying the next one or starting empty");
                 None
             }
@@ -188,8 +237,11 @@ async fn create(
     for _ in 0..CREATE_ATTEMPTS {
         let id = SessionId::generate_for(shared.id_scheme);
         let key = id.store_key();
-        match deadline(shared, store.create(&key, &record)).await {
-            Ok(Created::Stored) => return Ok(Some(id_cookie(shared, &id, state, now))),
+        match deadline(shared, "create", store.create(&key, &record)).await {
+            Ok(Created::Stored) => {
+                record_hash(&tracing::Span::current(), "new_id_hash", &id);
+                return Ok(Some(id_cookie(shared, &id, state, now)));
+            }
             Ok(_) => tracing::warn!("session id collision on create; drawing another id"),
             Err(e) => {
                 if matches!(e, StoreError::Timeout(_)) {
@@ -242,7 +294,7 @@ async fn finish_existing(
 ) -> Step {
     let key = loaded.id.store_key();
     if ends_session(state) {
-        deadline(shared, store.delete(&key))
+        deadline(shared, "delete", store.delete(&key))
             .await
             .map_err(|e| store_failed(shared, &e))?;
         return Ok(Some(shared.writer.deletion().to_owned()));
@@ -254,7 +306,12 @@ async fn finish_existing(
     let refresh = state.is_permanent() && shared.config.refresh_each_request;
     let resend = refresh || loaded.stale_key;
     if state.modified {
-        let applied = deadline(shared, store.apply(&key, &state.changes, expires_at, now)).await;
+        let applied = deadline(
+            shared,
+            "apply",
+            store.apply(&key, &state.changes, expires_at, now),
+        )
+        .await;
         return match applied.map_err(|e| store_failed(shared, &e))? {
             Applied::Gone => Err(interrupted()),
             Applied::Conflict => Err(conflict()),
@@ -264,7 +321,7 @@ async fn finish_existing(
     let interval = shared.config.effective_touch_interval().as_secs();
     if state.accessed && expires_at >= loaded.expires_at.saturating_add(interval) {
         // A read is activity: move the expiry, cheaply and at most once per interval.
-        deadline(shared, store.touch(&key, expires_at, now))
+        deadline(shared, "touch", store.touch(&key, expires_at, now))
             .await
             .map_err(|e| store_failed(shared, &e))?;
     }
@@ -284,13 +341,17 @@ async fn renew(
         let id = SessionId::generate_for(shared.id_scheme);
         let renewed = deadline(
             shared,
+            "renew",
             store.renew(&old, &id.store_key(), &state.changes, expires_at, now),
         )
         .await;
         match renewed.map_err(|e| store_failed(shared, &e))? {
             Ok(Applied::Gone) => return restart(shared, store, state, now).await,
             Ok(Applied::Conflict) => return Err(conflict()),
-            Ok(_) => return Ok(Some(id_cookie(shared, &id, state, now))),
+            Ok(_) => {
+                record_hash(&tracing::Span::current(), "new_id_hash", &id);
+                return Ok(Some(id_cookie(shared, &id, state, now)));
+            }
             Err(_collision) => tracing::warn!("session id collision on renew; drawing another id"),
         }
     }
@@ -313,6 +374,13 @@ async fn restart(shared: &Shared, store: &Arc<dyn DynStore>, state: &State, now:
     create(shared, store, data, state, now).await
 }
 
+/// Records the id's log-safe hash on the session span, hashing only if anyone listens.
+fn record_hash(span: &tracing::Span, field: &'static str, id: &SessionId) {
+    if !span.is_disabled() {
+        span.record(field, id.log_hash());
+    }
+}
+
 /// `Set-Cookie` carrying the signed id.
 fn id_cookie(shared: &Shared, id: &SessionId, state: &State, now: u64) -> String {
     if shared.id_scheme != IdScheme::Flagon {
@@ -324,16 +392,21 @@ fn id_cookie(shared: &Shared, id: &SessionId, state: &State, now: u64) -> String
         .set_cookie(&value, cookie_expiry(&shared.config, state, now))
 }
 
-/// Runs a store operation under the configured deadline.
+/// Runs a store operation under the configured deadline, timing it for the metrics.
 async fn deadline<T>(
     shared: &Shared,
+    op: &'static str,
     operation: impl Future<Output = Result<T, StoreError>>,
 ) -> Result<T, StoreError> {
     let limit = shared.config.store_deadline;
-    match tokio::time::timeout(limit, operation).await {
+    let started = Instant::now();
+    let result = match tokio::time::timeout(limit, operation).await {
         Ok(result) => result,
         Err(_) => Err(StoreError::Timeout(limit)),
-    }
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    telemetry::store_call(shared.store_kind, op, seconds, &result);
+    result
 }
 
 fn store_failed(shared: &Shared, error: &StoreError) -> Failure {
@@ -367,6 +440,7 @@ fn conflict() -> Failure {
     Failure {
         status: StatusCode::CONFLICT,
         message: "This session was changed by another request while this one ran; nothing was saved. Please try again.\n",
+        kind: FailureKind::Conflict,
     }
 }
 
@@ -374,6 +448,7 @@ fn conflict() -> Failure {
 fn interrupted() -> Failure {
     tracing::info!("session ended by a concurrent request; this request's changes were not saved");
     Failure {
+        kind: FailureKind::Conflict,
         status: StatusCode::CONFLICT,
         message: "This session ended while the request was running (logged out or renewed elsewhere); nothing was saved. Please sign in again.\n",
     }

@@ -87,7 +87,8 @@ fn cookie_outcome(did: Did, empty: bool, permanent: bool, refresh: bool, status:
         act(&session, did);
         Opened {
             session,
-            origin: Origin::Cookie,
+            origin: Origin::Cookie { reissue: false },
+            span: tracing::Span::none(),
         }
     });
     // A request that never opened the session still carries its cookie, which a permanent
@@ -229,6 +230,7 @@ async fn store_outcome(
     let opened = Opened {
         session,
         origin: Origin::Stored(loaded),
+        span: tracing::Span::none(),
     };
     let status = StatusCode::from_u16(status).unwrap();
     let outcome = finish(&shared, Some(opened), std::iter::empty(), status).await;

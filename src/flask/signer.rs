@@ -58,6 +58,10 @@ pub enum DecodeError {
         /// The configured clock skew.
         allowed: u64,
     },
+    /// No configured key opens this sealed cookie: it was tampered with, sealed with a key
+    /// the ring does not hold, or sealed for another cookie name.
+    #[error("sealed cookie does not open: no configured key sealed it for this cookie name (tampered, or the key was rotated without keeping the old one as a fallback)")]
+    BadSeal,
     /// The signature is valid but the payload does not decode (Flask would answer 500).
     #[error("validly signed payload does not decode: {0}; someone holding the key wrote it, Flask never does")]
     Payload(&'static str),
@@ -152,7 +156,7 @@ pub(crate) fn split_unverified(value: &[u8], max_len: usize) -> Result<(&[u8], u
     Ok((payload, timestamp))
 }
 
-fn check_len(value: &[u8], max: usize) -> Result<(), DecodeError> {
+pub(crate) fn check_len(value: &[u8], max: usize) -> Result<(), DecodeError> {
     if value.len() > max {
         return Err(DecodeError::TooLong {
             len: value.len(),
@@ -183,7 +187,7 @@ fn split_timestamp(signed: &[u8]) -> Result<(&[u8], u64), DecodeError> {
 }
 
 /// Flask's age rule, with an optional allowance for clocks running ahead (DV9).
-fn check_age(timestamp: u64, expiry: Expiry) -> Result<(), DecodeError> {
+pub(crate) fn check_age(timestamp: u64, expiry: Expiry) -> Result<(), DecodeError> {
     match expiry.now.checked_sub(timestamp) {
         Some(age) if age > expiry.max_age => Err(DecodeError::Expired {
             age,

@@ -347,6 +347,10 @@ impl SessionStore for AnyStore {
         dispatch!(self, s => s.delete(key).await)
     }
 
+    fn kind(&self) -> &'static str {
+        AnyStore::kind(self)
+    }
+
     async fn sweep(&self, now: u64) -> Result<u64, StoreError> {
         dispatch!(self, s => s.sweep(now).await)
     }
@@ -356,6 +360,29 @@ impl SessionStore for AnyStore {
     }
 }
 
+/// The registry of the store inside. The Redis store has none yet: listing or revoking on
+/// it is a [`StoreError::Backend`] saying so.
+impl crate::registry::SessionRegistry for AnyStore {
+    async fn owned(&self, owner: &str, now: u64) -> Result<Vec<(StoreKey, Record)>, StoreError> {
+        let _ = (owner, now);
+        match self {
+            #[cfg(feature = "memory")]
+            AnyStore::Memory(store) => store.owned(owner, now).await,
+            #[cfg(feature = "sqlite")]
+            AnyStore::Sqlite(store) => store.owned(owner, now).await,
+            #[cfg(feature = "redis")]
+            AnyStore::Redis(_) => Err(StoreError::Backend(
+                "the Redis store does not implement the session registry yet".into(),
+            )),
+            #[cfg(feature = "flask-session")]
+            AnyStore::FlaskSession(_) => Err(StoreError::Backend(
+                "the Flask-Session store does not implement the session registry".into(),
+            )),
+            #[cfg(feature = "postgres")]
+            AnyStore::Postgres(store) => store.owned(owner, now).await,
+        }
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;

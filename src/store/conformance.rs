@@ -28,6 +28,7 @@ use crate::value::{Map, Value};
 
 mod lifecycle;
 mod races;
+mod registry;
 
 pub use lifecycle::{
     expired_are_cleaned_up, expired_never_returned, renew_collision_changes_nothing,
@@ -35,6 +36,10 @@ pub use lifecycle::{
 };
 pub use races::{
     concurrent_disjoint_keys, concurrent_same_key, purge_races, renew_races, RaceReport,
+};
+pub use registry::{
+    registry_follows_writes, registry_lists_only_live_owned, registry_revoke_races, run_registry,
+    RegistryReport,
 };
 
 /// What [`run_all`] measured, to quote in reports.

@@ -305,8 +305,25 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
+    fn kind(&self) -> &'static str {
+        "memory"
+    }
+
     async fn sweep(&self, now: u64) -> Result<u64, StoreError> {
         Ok(self.sweep_now(now))
+    }
+}
+
+impl crate::registry::SessionRegistry for MemoryStore {
+    /// Scans every record under the lock: O(sessions), fine for the bounded store.
+    async fn owned(&self, owner: &str, now: u64) -> Result<Vec<(StoreKey, Record)>, StoreError> {
+        let inner = self.lock();
+        Ok(inner
+            .records
+            .iter()
+            .filter(|(_, r)| r.expires_at > now && crate::registry::owned_by(r, owner))
+            .map(|(k, r)| (*k, r.clone()))
+            .collect())
     }
 }
 

@@ -273,6 +273,14 @@ pub trait SessionStore: Send + Sync + 'static {
     fn id_scheme(&self) -> IdScheme {
         IdScheme::Flagon
     }
+
+    /// A short, fixed name for this kind of store: the `store` label of flagon's metrics
+    /// (see [`telemetry`](crate::telemetry)). flagon's stores say `memory`, `sqlite`,
+    /// `redis` or `postgres`; the default is `other`. Keep it a constant: it must not
+    /// carry a host, a path or anything else that varies.
+    fn kind(&self) -> &'static str {
+        "other"
+    }
 }
 
 /// A shared store is a store, so one store can serve a layer and a
@@ -334,5 +342,9 @@ impl<S: SessionStore> SessionStore for std::sync::Arc<S> {
 
     fn id_scheme(&self) -> IdScheme {
         S::id_scheme(self)
+    }
+
+    fn kind(&self) -> &'static str {
+        S::kind(self)
     }
 }

@@ -399,6 +399,10 @@ impl SessionStore for PostgresStore {
             .map(|_| ())
     }
 
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+
     async fn sweep(&self, now: u64) -> Result<u64, StoreError> {
         let (n, batch) = (to_sql_time(now), self.options.sweep_batch.max(1));
         self.within(async {
@@ -415,6 +419,44 @@ impl SessionStore for PostgresStore {
     }
 }
 
+impl crate::registry::SessionRegistry for PostgresStore {
+    /// The owner's keys through the partial index on owner rows, then each record loaded
+    /// as [`load`](SessionStore::load) does; a session that ends in between is left out.
+    async fn owned(&self, owner: &str, now: u64) -> Result<Vec<(StoreKey, Record)>, StoreError> {
+        let owner = crate::store::codec::encode_value(&crate::value::Value::Str(owner.to_owned()));
+        let keys: Vec<Vec<u8>> = self
+            .within(async {
+                let client = Pooled::get(&self.pool).await?;
+                let result = async {
+                    let stmt = client
+                        .prepare_cached(&self.sql.owned_keys)
+                        .await
+                        .map_err(backend)?;
+                    let rows = client
+                        .query(&stmt, &[&owner, &to_sql_time(now)])
+                        .await
+                        .map_err(backend)?;
+                    rows.iter()
+                        .map(|row| row.try_get::<_, Vec<u8>>(0).map_err(backend))
+                        .collect()
+                }
+                .await;
+                client.finish(result)
+            })
+            .await?;
+        let mut found = Vec::with_capacity(keys.len());
+        for raw in keys {
+            let bytes: [u8; 32] = raw
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("session key is not 32 bytes"))?;
+            let key = StoreKey::from_bytes(bytes);
+            if let Some(record) = SessionStore::load(self, &key, now).await? {
+                found.push((key, record));
+            }
+        }
+        Ok(found)
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::valid_table;

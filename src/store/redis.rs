@@ -429,6 +429,10 @@ impl SessionStore for RedisStore {
         self.del(&self.key(key)).await
     }
 
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+
     /// Redis expires sessions itself (TTL); nothing to do.
     async fn sweep(&self, _now: u64) -> Result<u64, StoreError> {
         Ok(0)

@@ -364,9 +364,20 @@ impl SessionStore for SqliteStore {
         self.run(&self.writer, move |c| delete_tx(c, &key)).await
     }
 
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
     async fn sweep(&self, now: u64) -> Result<u64, StoreError> {
         let batch = self.options.sweep_batch.max(1);
         self.run(&self.writer, move |c| sweep_tx(c, now, batch))
+            .await
+    }
+}
+impl crate::registry::SessionRegistry for SqliteStore {
+    async fn owned(&self, owner: &str, now: u64) -> Result<Vec<(StoreKey, Record)>, StoreError> {
+        let owner = owner.to_owned();
+        self.run(&self.readers, move |c| tx::owned_tx(c, &owner, now))
             .await
     }
 }

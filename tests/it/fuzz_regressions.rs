@@ -14,7 +14,7 @@ use std::io::Write as _;
 #[allow(dead_code, unreachable_pub, clippy::duplicate_mod)] // in both replay modules
 mod oracle;
 
-use oracle::{check_json, check_raw, check_signed, check_tagged_roundtrip};
+use oracle::{check_json, check_raw, check_sealed, check_signed, check_tagged_roundtrip};
 
 /// A `decode_signed` input: flags byte, 8-byte age (or timestamp with flag 4), body.
 fn signed_input(flags: u8, ts: u64, body: &[u8]) -> Vec<u8> {
@@ -287,4 +287,37 @@ fn tagged_round_trips() {
     let mut only = Map::new();
     only.insert(" di".into(), Value::Dict(session));
     check_tagged_roundtrip(&only);
+}
+
+/// The `decode_sealed` oracle on hand-made inputs: junk values, a forged version byte,
+/// and JSON sealed then flipped at every position.
+#[test]
+fn sealed_decoder_shapes() {
+    for value in [
+        &b""[..],
+        b"A",
+        b"AQ",
+        b"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        b"eyJsb2dnZWRfaW4iOnRydWV9.ZVPxAA.njuUsaCugTIOn_G8r5TAhwpI-Yw",
+        &[b'A'; 4097],
+        &[0xff; 64],
+    ] {
+        let mut data = vec![0];
+        data.extend_from_slice(value);
+        check_sealed(&data);
+    }
+    for json in [
+        &b"{}"[..],
+        br#"{"user":"alice","n":[1,2,{" t":[1]}]}"#,
+        b"[]",
+        b"{",
+    ] {
+        for position in 0..=255u8 {
+            let mut data = vec![1, position];
+            data.extend_from_slice(json);
+            check_sealed(&data);
+        }
+    }
+    check_sealed(&[1]);
+    check_sealed(&[]);
 }

@@ -24,6 +24,8 @@ mod fuzz_regressions;
 mod interop;
 mod login_example;
 mod markers;
+#[cfg(all(feature = "metrics", feature = "memory"))]
+mod metrics;
 #[cfg(feature = "redis")]
 mod outage;
 #[cfg(all(
@@ -35,8 +37,11 @@ mod outage;
 ))]
 mod promises;
 mod proptests;
+#[cfg(all(feature = "memory", feature = "sqlite", feature = "test-util"))]
+mod registry;
 mod save_rules;
 mod scenarios;
+mod sealed;
 #[cfg(all(
     feature = "memory",
     feature = "sqlite",

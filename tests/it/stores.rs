@@ -24,7 +24,17 @@ mod redis;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-use flagon::store::conformance::Report;
+use flagon::store::conformance::{RegistryReport, Report};
+
+/// Prints the registry race's numbers, then asserts no revoked session came back.
+pub(crate) fn check_registry_report(store: &str, report: &RegistryReport) {
+    eprintln!(
+        "[{store}] registry: revoked sessions revived: {} with {} writes in flight",
+        report.revived, report.writes_in_flight
+    );
+    assert_eq!(report.writes_in_flight, 1000);
+    assert_eq!(report.revived, 0, "{store}: a revoked session came back");
+}
 
 /// Prints the measured numbers so they can be quoted, then asserts the goals.
 pub(crate) fn check_report(store: &str, report: &Report) {

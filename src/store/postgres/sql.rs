@@ -25,6 +25,8 @@ pub(super) struct Sql {
     pub(super) delete: String,
     pub(super) rename: String,
     pub(super) sweep: String,
+    /// The registry: keys of the live sessions whose owner row equals `$1`.
+    pub(super) owned_keys: String,
 }
 
 impl Sql {
@@ -40,7 +42,9 @@ impl Sql {
                     key bytea NOT NULL REFERENCES {t} (key) ON DELETE CASCADE ON UPDATE CASCADE,
                     name text NOT NULL,
                     value text NOT NULL,
-                    PRIMARY KEY (key, name));"
+                    PRIMARY KEY (key, name));
+                 CREATE INDEX IF NOT EXISTS {t}_values_owner ON {t}_values (value)
+                    WHERE name = '_flagon_owner';"
             ),
             load: format!(
                 "SELECT s.created_at, s.expires_at, v.name, v.value FROM {t} s
@@ -86,6 +90,11 @@ impl Sql {
                 "DELETE FROM {t} WHERE key IN (
                     SELECT key FROM {t} WHERE expires_at <= $1 LIMIT $2)
                  AND expires_at <= $1"
+            ),
+            owned_keys: format!(
+                "SELECT s.key FROM {t}_values v JOIN {t} s ON s.key = v.key
+                 WHERE v.name = '_flagon_owner' AND v.value = $1 AND s.expires_at > {}",
+                live_after("$2")
             ),
         }
     }

@@ -15,6 +15,8 @@ CREATE TABLE IF NOT EXISTS flagon_session_values (
     value TEXT NOT NULL,
     PRIMARY KEY (key, name)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS flagon_session_values_owner
+    ON flagon_session_values (value) WHERE name = '_flagon_owner';
 ";
 
 pub(super) const LOAD_SESSION: &str =
@@ -41,3 +43,8 @@ pub(super) const EXPIRED_KEYS: &str =
     "SELECT key FROM flagon_sessions WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2";
 pub(super) const DELETE_EXPIRED: &str =
     "DELETE FROM flagon_sessions WHERE key = ?1 AND expires_at <= ?2";
+/// The live sessions whose owner value row equals ?1 (the registry's index: the partial
+/// index on owner rows).
+pub(super) const OWNED_KEYS: &str = "SELECT s.key FROM flagon_session_values v
+    JOIN flagon_sessions s ON s.key = v.key
+    WHERE v.name = '_flagon_owner' AND v.value = ?1 AND s.expires_at > ?2";

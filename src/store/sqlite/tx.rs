@@ -235,3 +235,33 @@ pub(super) fn sweep_tx(conn: &mut Connection, now: u64, batch: usize) -> Result<
         }
     }
 }
+
+/// The registry: the live records whose owner is `owner`, with their keys. The keys come
+/// from one read through the owner index, then each record is loaded in its own read; a
+/// session that ends in between is left out.
+pub(super) fn owned_tx(
+    conn: &mut Connection,
+    owner: &str,
+    now: u64,
+) -> Result<Vec<(StoreKey, Record)>, StoreError> {
+    let owner = encode_value(&crate::value::Value::Str(owner.to_owned()));
+    let keys: Vec<Vec<u8>> = {
+        let tx = conn.transaction().map_err(backend)?;
+        let mut stmt = tx.prepare_cached(sql::OWNED_KEYS).map_err(backend)?;
+        let rows = stmt
+            .query_map(params![owner, to_sql_time(now)], |r| r.get(0))
+            .map_err(backend)?;
+        rows.collect::<Result<_, _>>().map_err(backend)?
+    };
+    let mut found = Vec::with_capacity(keys.len());
+    for raw in keys {
+        let bytes: [u8; 32] = raw
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("session key is not 32 bytes"))?;
+        let key = StoreKey::from_bytes(bytes);
+        if let Some(record) = load_tx(conn, &key, now)? {
+            found.push((key, record));
+        }
+    }
+    Ok(found)
+}

@@ -43,3 +43,9 @@ async fn memory_store_bound_holds_under_a_flood() {
     assert_eq!(removed, 10_000);
     assert!(store.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_store_passes_registry_conformance() {
+    let report = conformance::run_registry(Arc::new(MemoryStore::new(100_000))).await;
+    super::check_registry_report("memory", &report);
+}

@@ -249,3 +249,13 @@ async fn postgres_url_options_reach_the_server() {
             .is_ok()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_store_passes_registry_conformance() {
+    let Some((store, client, table)) = fresh("reg", Duration::from_secs(5)).await else {
+        return;
+    };
+    let report = conformance::run_registry(Arc::new(store)).await;
+    drop_tables(&client, &table).await;
+    super::check_registry_report("postgres", &report);
+}

@@ -225,3 +225,11 @@ async fn sqlite_sweep_removes_expired_in_batches_and_keeps_live() {
     );
     assert!(store.load(&live, now).await.expect("load").is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_store_passes_registry_conformance() {
+    let db = TempDb::new("registry");
+    let store = SqliteStore::open(&db.0).await.expect("open sqlite");
+    let report = conformance::run_registry(Arc::new(store)).await;
+    super::check_registry_report("sqlite", &report);
+}
