@@ -114,9 +114,20 @@ impl Stores {
     async fn connect(&self) -> Vec<(Arc<AnyStore>, &'static str)> {
         let mut out = Vec::new();
         for (spec, name) in &self.specs {
-            match AnyStore::connect(spec).await {
-                Ok(store) => out.push((Arc::new(store), *name)),
-                Err(e) => skip_or_fail(name, &e),
+            // A few tries: on a saturated machine a connect can miss the store's 500 ms
+            // deadline although the server is fine; what is tested comes after.
+            let mut tries = 0;
+            loop {
+                match AnyStore::connect(spec).await {
+                    Ok(store) => out.push((Arc::new(store), *name)),
+                    Err(_) if tries < 4 => {
+                        tries += 1;
+                        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                        continue;
+                    }
+                    Err(e) => skip_or_fail(name, &e),
+                }
+                break;
             }
         }
         out

@@ -4,7 +4,9 @@
 //! of commits: no silent loss. Without strict conflicts the same run loses increments
 //! (the default is last-writer-wins per key), which the test shows too.
 //!
-//! `FLAGON_STRICT_TASKS` and `FLAGON_STRICT_WRITES` scale it (defaults 64 and 250).
+//! `FLAGON_STRICT_TASKS` and `FLAGON_STRICT_WRITES` scale it. In the shared test run it
+//! is 16 × 40 (it would starve the tests running beside it); `.ci/run` runs the full
+//! 64 × 250 alone.
 
 use std::sync::Arc;
 
@@ -60,8 +62,8 @@ async fn race(store: Arc<AnyStore>, strict: bool, tasks: usize, writes: usize) -
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn strict_conflicts_lose_no_increment_on_any_store() {
     let (tasks, writes) = (
-        scale("FLAGON_STRICT_TASKS", 64),
-        scale("FLAGON_STRICT_WRITES", 250),
+        scale("FLAGON_STRICT_TASKS", 16),
+        scale("FLAGON_STRICT_WRITES", 40),
     );
     let stores = super::Stores::all(true);
     for (store, name) in stores.connect().await {
