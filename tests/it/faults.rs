@@ -200,6 +200,19 @@ async fn scenario<S: SessionStore>(name: &str, store: S, proxy: &FaultProxy, dea
     steady(&app, &cookies, rate, 1, deadline).await;
     proxy.set(Fault::None);
     steady(&app, &cookies, rate, 2, deadline).await;
+    // A burst as wide as the fault makes things (requests pile up while the store is
+    // silent), so a connection pool is as full in the baseline as it can get afterwards.
+    for _ in 0..3 {
+        let burst: Vec<_> = (0..64)
+            .map(|i| {
+                let (app, cookie) = (app.clone(), cookies[i % cookies.len()].clone());
+                tokio::spawn(async move { fetch(&app, "/counter", Some(&cookie)).await })
+            })
+            .collect();
+        for request in burst {
+            request.await.expect("a burst request panicked");
+        }
+    }
     let (fds_before, rss_before) = (open_fds(), rss_kib());
 
     // 1. Black hole at a steady rate.
