@@ -364,10 +364,7 @@ mod tests {
         let over = unsign(cookie.as_bytes(), &ring, Purpose::FlaskCookie, e, len - 1);
         assert_eq!(
             over.unwrap_err(),
-            DecodeError::TooLong {
-                len,
-                max: len - 1
-            }
+            DecodeError::TooLong { len, max: len - 1 }
         );
     }
 
