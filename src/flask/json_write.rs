@@ -116,7 +116,7 @@ fn tie_to_even(ax: f64, digits: &str, exp: i32) -> Option<String> {
     let k = digits.len();
     // Two k-digit strings can both read back as `ax` only when 10^-k is below its
     // relative spacing (2^-52): k ≥ 16. And an even last digit is already Python's.
-    if k < 16 || digits.as_bytes()[k - 1] % 2 == 0 {
+    if k < 16 || digits.as_bytes()[k - 1].is_multiple_of(2) {
         return None;
     }
     // Exact digits well past where a non-tie shows a non-zero digit (the expansion's
@@ -131,7 +131,7 @@ fn tie_to_even(ax: f64, digits: &str, exp: i32) -> Option<String> {
         return None;
     }
     let mut even = d[..k].to_vec();
-    if even[k - 1] % 2 == 1 {
+    if !even[k - 1].is_multiple_of(2) {
         if even[k - 1] == b'9' {
             return None;
         }
@@ -211,8 +211,10 @@ mod tests {
             (f64::MAX, "1.7976931348623157e+308"),
             (12345678901234567890.0, "1.2345678901234567e+19"),
             // Ties between two shortest digit strings go to the even one, as in Python.
-            (167_216_579_459_618.625, "167216579459618.62"),
-            (1_427_846_223_293_148.25, "1427846223293148.2"),
+            // Exactly 167216579459618.625 and 1427846223293148.25: halfway between two
+            // 17-digit strings.
+            (167_216_579_459_618.62, "167216579459618.62"),
+            (1_427_846_223_293_148.2, "1427846223293148.2"),
             (12608847320941.562, "12608847320941.562"),
             (1611120372780842.8, "1611120372780842.8"),
             (1097864108483647.8, "1097864108483647.8"),

@@ -8,8 +8,9 @@
 
 use std::time::Duration;
 
+// `fuzz_regressions` includes the same file: `store_record.rs` needs it as a sibling.
 #[path = "../../fuzz/src/oracle.rs"]
-#[allow(dead_code, unreachable_pub)]
+#[allow(dead_code, unreachable_pub, clippy::duplicate_mod)]
 mod oracle;
 
 #[path = "../../fuzz/src/header.rs"]
