@@ -356,4 +356,38 @@ mod tests {
         let one = format!("e30.{sig}");
         assert!(matches!(unsign_at(&one, e), Err(DecodeError::Malformed(_))));
     }
+
+    #[test]
+    fn the_length_cap_is_inclusive() {
+        let ring = KeyRing::new(key());
+        let cookie = sign(&key(), Purpose::FlaskCookie, "e30", NOW);
+        let e = expiry(NOW, 1_000, 0);
+        let len = cookie.len();
+        let at_cap = unsign(cookie.as_bytes(), &ring, Purpose::FlaskCookie, e, len);
+        assert!(at_cap.is_ok(), "{at_cap:?}");
+        let over = unsign(cookie.as_bytes(), &ring, Purpose::FlaskCookie, e, len - 1);
+        assert_eq!(
+            over.unwrap_err(),
+            DecodeError::TooLong { len, max: len - 1 }
+        );
+    }
+
+    #[test]
+    fn how_far_ahead_is_reported_exactly() {
+        let cookie = sign(&key(), Purpose::FlaskCookie, "e30", 1_000);
+        assert_eq!(
+            unsign_at(&cookie, expiry(990, 60, 3)),
+            Err(DecodeError::FromTheFuture {
+                ahead: 10,
+                allowed: 3
+            })
+        );
+        assert_eq!(
+            unsign_at(&cookie, expiry(1_500, 60, 0)),
+            Err(DecodeError::Expired {
+                age: 500,
+                max_age: 60
+            })
+        );
+    }
 }

@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+// `fuzz_regressions` includes the same file: `store_record.rs` needs it as a sibling.
 #[path = "../../fuzz/src/oracle.rs"]
 #[allow(dead_code, unreachable_pub, clippy::duplicate_mod)] // in both replay modules
 mod oracle;
