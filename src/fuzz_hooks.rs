@@ -50,7 +50,7 @@ pub fn encode_stored_value(value: &Value) -> String {
     codec::encode_value(value)
 }
 
-#[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 /// A time as SQLite and PostgreSQL rows hold it, read back to Unix seconds.
 ///
 /// # Errors
@@ -59,7 +59,7 @@ pub fn stored_time(t: i64) -> Result<u64, StoreError> {
     codec::from_sql_time(t)
 }
 
-#[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 /// Unix seconds as SQLite and PostgreSQL rows hold them.
 pub fn to_stored_time(t: u64) -> i64 {
     codec::to_sql_time(t)
