@@ -26,6 +26,7 @@ use flagon::{Key, SessionConfig};
 use http::StatusCode;
 
 use crate::scenarios::routes;
+use crate::stores::skip_or_fail;
 use crate::support::fault_proxy::{Fault, FaultProxy};
 use crate::support::http::get as fetch;
 
@@ -34,13 +35,6 @@ fn scale(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn skip_or_fail(what: &str, why: &dyn std::fmt::Display) {
-    if std::env::var_os("CI").is_some() {
-        panic!("{what} is required under CI but unavailable: {why}");
-    }
-    eprintln!("SKIPPED: {what} unavailable ({why}); set CI=1 to make this a failure");
 }
 
 /// Counts store operations, their failures and creates.

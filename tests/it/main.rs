@@ -9,7 +9,7 @@ mod actix_scenarios;
 #[cfg(feature = "memory")]
 mod browser;
 
-#[cfg(all(feature = "redis", feature = "postgres"))]
+#[cfg(all(feature = "redis", feature = "postgres", feature = "test-util"))]
 mod faults;
 #[cfg(feature = "axum")]
 mod flask_diff;

@@ -20,6 +20,7 @@ use http::StatusCode;
 use tokio::sync::Notify;
 
 use crate::scenarios::{routes, TestClock};
+use crate::stores::{run_id, skip_or_fail};
 use crate::support::http::{get as fetch, send};
 
 mod cookie_limits;
@@ -65,14 +66,6 @@ impl Drop for TempFile {
             let _ = std::fs::remove_file(p);
         }
     }
-}
-
-fn run_id() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!("p{}_{nanos}", std::process::id())
 }
 
 impl Stores {
@@ -132,13 +125,6 @@ impl Stores {
         }
         out
     }
-}
-
-fn skip_or_fail(what: &str, why: &dyn std::fmt::Display) {
-    if std::env::var_os("CI").is_some() {
-        panic!("{what} is required under CI but unavailable: {why}");
-    }
-    eprintln!("SKIPPED: {what} unavailable ({why}); set CI=1 to make this a failure");
 }
 
 fn config() -> SessionConfig {

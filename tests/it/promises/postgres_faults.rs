@@ -2,14 +2,15 @@
 //! not the server's; a slow app clock cannot revive an expired session; statement
 //! parameters never reach the logs.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use flagon::store::conformance::{fresh_key, unix_now};
 use flagon::store::postgres::{PostgresOptions, PostgresStore};
 use flagon::store::redis::{RedisOptions, RedisStore};
 use flagon::store::{Applied, Changes, Record, SessionStore};
 use flagon::{Map, Value};
+
+use crate::support::logs::Capture;
 
 const URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -122,30 +123,13 @@ async fn a_slow_app_clock_cannot_revive_an_expired_session() {
 /// or store key shows.
 #[test]
 fn postgres_parameters_never_reach_the_logs() {
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buffer {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
     // The driver logs through `log`; forward it to `tracing` (once per test binary).
     let _ = tracing_log::LogTracer::init();
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::TRACE)
-        .finish();
     let secret = "s3cret-session-value-7f3a";
     let key = fresh_key();
     let name = table("leak");
-    let connected = tracing::subscriber::with_default(subscriber, || {
+    let (capture, guard) = Capture::start_at(tracing::Level::TRACE);
+    let connected = {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -166,14 +150,15 @@ fn postgres_parameters_never_reach_the_logs() {
             store.delete(&key).await?;
             Ok::<_, flagon::store::StoreError>(())
         })
-    });
+    };
+    drop(guard);
     if let Err(e) = connected {
         return super::skip_or_fail("PostgreSQL on 127.0.0.1:5432", &e);
     }
     tokio::runtime::Runtime::new()
         .unwrap()
         .block_on(drop_tables(&name));
-    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         logs.contains("executing statement"),
         "the driver's debug log was not captured, so this test proves nothing"

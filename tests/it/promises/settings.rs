@@ -1,36 +1,18 @@
 //! Weak settings warn at startup; a touch throttle that would stop reads from extending
 //! a session is refused.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use flagon::axum::SessionLayer;
 use flagon::{ConfigError, Key, SessionConfig};
 
-/// Everything `tracing` writes while `f` runs on this thread.
+use crate::support::logs::Capture;
+
+/// Everything `tracing` writes at `warn` and up while `f` runs on this thread.
 fn logs_of(f: impl FnOnce()) -> String {
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buffer {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::WARN)
-        .finish();
-    tracing::subscriber::with_default(subscriber, f);
-    let bytes = buffer.0.lock().unwrap().clone();
-    String::from_utf8(bytes).unwrap()
+    let (capture, _guard) = Capture::start_at(tracing::Level::WARN);
+    f();
+    capture.text()
 }
 
 #[test]

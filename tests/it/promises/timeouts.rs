@@ -2,8 +2,7 @@
 //! unknown (not "nothing was saved"), and a create that timed out but landed late leaves
 //! no orphaned record behind.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use flagon::axum::SessionLayer;
@@ -14,6 +13,7 @@ use http::StatusCode;
 
 use crate::scenarios::routes;
 use crate::support::http::get as fetch;
+use crate::support::logs::Capture;
 
 /// A memory store whose creates and applies take effect, then answer 300 ms later.
 struct Late(Arc<MemoryStore>);
@@ -66,29 +66,11 @@ impl SessionStore for Late {
     }
 }
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn a_late_store_reply_is_an_unknown_outcome_and_leaves_no_orphan() {
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
     let memory = Arc::new(MemoryStore::new(100));
-    tracing::subscriber::with_default(subscriber, || {
+    let (capture, guard) = Capture::start();
+    {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -105,8 +87,9 @@ fn a_late_store_reply_is_an_unknown_outcome_and_leaves_no_orphan() {
             // The late create landed; the background clean-up removes it.
             tokio::time::sleep(DELAY * 3).await;
         });
-    });
-    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    }
+    drop(guard);
+    let logs = capture.text();
     assert!(logs.contains("outcome unknown"), "{logs}");
     assert!(!logs.contains("nothing was saved"), "{logs}");
     assert_eq!(memory.len(), 0, "an orphaned record whose id no client has");

@@ -23,12 +23,17 @@ impl Capture {
     /// Starts capturing on this thread (a `#[tokio::test]` and an `#[actix_web::test]`
     /// run on one thread) until the guard is dropped.
     pub(crate) fn start() -> (Capture, tracing::subscriber::DefaultGuard) {
+        Capture::start_at(tracing::Level::INFO)
+    }
+
+    /// [`start`](Self::start), capturing `level` and up.
+    pub(crate) fn start_at(level: tracing::Level) -> (Capture, tracing::subscriber::DefaultGuard) {
         let capture = Capture::default();
         let writer = capture.clone();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(move || writer.clone())
             .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
+            .with_max_level(level)
             .finish();
         (capture, tracing::subscriber::set_default(subscriber))
     }
