@@ -22,20 +22,26 @@ pub enum Service {
     Redis,
     /// PostgreSQL on 127.0.0.1:5432.
     Postgres,
+    /// A three-node Redis Cluster the runner starts on [`CLUSTER_PORTS`].
+    RedisCluster,
 }
+
+/// Ports of the Redis Cluster the runner starts for `flagon-axum --store redis-cluster`.
+pub const CLUSTER_PORTS: [u16; 3] = [7301, 7302, 7303];
 
 impl Service {
     fn port(self) -> u16 {
         match self {
             Service::Redis => 6379,
             Service::Postgres => 5432,
+            Service::RedisCluster => CLUSTER_PORTS[0],
         }
     }
 
     /// Command name of the service's processes, for their CPU time.
     pub fn process_name(self) -> &'static str {
         match self {
-            Service::Redis => "redis-server",
+            Service::Redis | Service::RedisCluster => "redis-server",
             Service::Postgres => "postgres",
         }
     }
@@ -95,6 +101,8 @@ pub struct Paths {
     pub flask_dir: PathBuf,
     /// SQLite file for flagon's SQLite store.
     pub sqlite_file: PathBuf,
+    /// SQLite file for tower-sessions' sqlx store.
+    pub sqlx_sqlite_file: PathBuf,
 }
 
 fn rust(name: &str, framework: Framework, session: bool, paths: &Paths) -> Candidate {
@@ -124,22 +132,51 @@ fn server_side(mut candidate: Candidate, needs: Option<Service>) -> Candidate {
     candidate
 }
 
+/// A peer's server-side candidate whose database is given with `--store`.
+fn with_store(candidate: Candidate, spec: &str, needs: Option<Service>) -> Candidate {
+    let mut candidate = server_side(candidate, needs);
+    candidate.args.extend(["--store".into(), spec.into()]);
+    candidate
+}
+
 /// Every candidate, in table order.
 pub fn all(paths: &Paths) -> Vec<Candidate> {
     use Framework::{Actix, Axum};
     let sqlite = format!("sqlite:{}", paths.sqlite_file.display());
     let postgres = "postgres://postgres@127.0.0.1:5432/test";
+    let cluster = CLUSTER_PORTS
+        .iter()
+        .map(|port| format!("127.0.0.1:{port}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let cluster = format!("redis+cluster://{cluster}");
     let mut list = vec![
         rust("bare-axum", Axum, false, paths),
         rust(FLAGON, Axum, true, paths),
         flagon_store("memory", "memory", None, paths),
         flagon_store("sqlite", &sqlite, None, paths),
         flagon_store("redis", crate::REDIS_URL, Some(Service::Redis), paths),
+        flagon_store(
+            "redis-cluster",
+            &cluster,
+            Some(Service::RedisCluster),
+            paths,
+        ),
         flagon_store("postgres", postgres, Some(Service::Postgres), paths),
         server_side(rust("tower-sessions-memory", Axum, true, paths), None),
         server_side(
             rust("tower-sessions-redis", Axum, true, paths),
             Some(Service::Redis),
+        ),
+        with_store(
+            rust("tower-sessions-sqlite", Axum, true, paths),
+            &format!("sqlite:{}", paths.sqlx_sqlite_file.display()),
+            None,
+        ),
+        with_store(
+            rust("tower-sessions-postgres", Axum, true, paths),
+            postgres,
+            Some(Service::Postgres),
         ),
         rust("axum-extra-signed", Axum, true, paths),
         rust("bare-actix", Actix, false, paths),
@@ -201,6 +238,7 @@ mod tests {
             gunicorn: Some("/v/bin/gunicorn".into()),
             flask_dir: "/f".into(),
             sqlite_file: "/tmp/x.sqlite3".into(),
+            sqlx_sqlite_file: "/tmp/y.sqlite3".into(),
         }
     }
 
@@ -220,6 +258,20 @@ mod tests {
             redis.args_for(7000),
             ["--port", "7000", "--store", "redis://127.0.0.1:6379"]
         );
+        let sqlx = list
+            .iter()
+            .find(|c| c.name == "tower-sessions-sqlite")
+            .unwrap();
+        assert_eq!(
+            sqlx.args_for(7002),
+            ["--port", "7002", "--store", "sqlite:/tmp/y.sqlite3"]
+        );
+        let cluster = list
+            .iter()
+            .find(|c| c.name == "flagon-axum --store redis-cluster")
+            .unwrap();
+        assert_eq!(cluster.needs, Some(Service::RedisCluster));
+        assert!(cluster.args_for(1)[3].starts_with("redis+cluster://127.0.0.1:7301,"));
         let flask = list
             .iter()
             .find(|c| c.framework == Framework::Flask)

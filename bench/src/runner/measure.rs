@@ -12,10 +12,24 @@ use std::time::{Duration, Instant};
 use super::candidates::Candidate;
 use super::http::{self, Jar};
 use super::procs::{cpu_ticks, cpu_ticks_named, ticks_between, Procs};
-use super::wrk::{self, Load, WrkResult};
+use super::sessions;
+use super::wrk::{self, Cookies, Load, WrkResult};
 
 /// The measured routes, in column order.
 pub const ROUTES: [&str; 2] = ["/counter", "/read"];
+
+/// How the load spreads over sessions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Workload {
+    /// Every request sends the one cookie of the first `/counter`: every save queues on
+    /// one record, the worst case for a store.
+    Single,
+    /// Every request sends one of many sessions' cookies, at random, as a site sees it.
+    Many,
+}
+
+/// Both workloads, in table order.
+pub const WORKLOADS: [Workload; 2] = [Workload::Single, Workload::Many];
 
 /// A candidate that started and passed the workload check.
 #[derive(Debug)]
@@ -30,6 +44,40 @@ pub struct Running {
     pub cookie: Option<String>,
     /// Size of that answer's `Set-Cookie` value(s) in bytes.
     pub set_cookie_bytes: usize,
+    /// The many-sessions workload's cookie file, one `Cookie` value per line, once made.
+    pub cookie_file: Option<PathBuf>,
+    /// How many sessions that file holds.
+    pub sessions: u32,
+}
+
+impl Running {
+    /// The cookies a load of `workload` sends; `script` is wrk's many-sessions script.
+    pub fn cookies<'a>(&'a self, workload: Workload, script: &'a Path) -> Cookies<'a> {
+        match (workload, &self.cookie_file, &self.cookie) {
+            (Workload::Many, Some(file), _) => Cookies::Many {
+                script,
+                cookies: file,
+            },
+            (_, _, Some(cookie)) => Cookies::One(cookie),
+            (_, _, None) => Cookies::None,
+        }
+    }
+
+    /// Grows the many-sessions cookie file to `count` sessions (made through the
+    /// candidate, before any measured window). A candidate without sessions keeps none.
+    pub fn grow_sessions(&mut self, count: u32, dir: &Path, stop: &AtomicBool) -> Result<(), String> {
+        if !self.candidate.session || self.sessions >= count {
+            return Ok(());
+        }
+        let file = self.cookie_file.clone().unwrap_or_else(|| {
+            dir.join(format!("{}.cookies", self.candidate.name.replace([' ', '/'], "_")))
+        });
+        let cookies = sessions::make(self.port, count - self.sessions, stop)?;
+        sessions::append(&file, &cookies)?;
+        self.sessions = count;
+        self.cookie_file = Some(file);
+        Ok(())
+    }
 }
 
 /// One measured window.
@@ -89,6 +137,8 @@ pub fn start(
         pid,
         cookie,
         set_cookie_bytes: first.set_cookie_bytes(),
+        cookie_file: None,
+        sessions: 0,
     })
 }
 
@@ -153,11 +203,12 @@ fn check_workload(candidate: &Candidate, port: u16) -> Result<(), String> {
     }
 }
 
-/// Runs wrk against `running` on `path` for `seconds` and reads the server's CPU time
-/// over the same window.
+/// Runs wrk against `running` on `path` for `seconds` with `cookies` and reads the
+/// server's CPU time over the same window.
 pub fn measure(
     running: &Running,
     path: &str,
+    cookies: Cookies<'_>,
     seconds: u64,
     connections: u32,
     ticks_per_second: u64,
@@ -166,7 +217,7 @@ pub fn measure(
     let load = Load {
         port: running.port,
         path,
-        cookie: running.cookie.as_deref(),
+        cookies,
         seconds,
         connections,
     };

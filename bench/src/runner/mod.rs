@@ -6,12 +6,16 @@
 //! codec benches and then this runner.
 
 pub mod candidates;
+pub mod chart;
+pub mod cluster;
 pub mod codec;
 pub mod http;
 pub mod measure;
 pub mod options;
 pub mod procs;
 pub mod report;
+pub mod scale;
+pub mod sessions;
 pub mod targets;
 pub mod wrk;
 
@@ -19,8 +23,8 @@ use std::process::{Command, ExitCode};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use candidates::{Candidate, Paths};
-use measure::{Running, Sample, Scratch, StopFlag, ROUTES};
+use candidates::{Candidate, Paths, Service};
+use measure::{Running, Sample, Scratch, StopFlag, Workload, ROUTES, WORKLOADS};
 use options::Options;
 use procs::Procs;
 use report::{Meta, Row, Stats};
@@ -91,19 +95,29 @@ fn run(options: &Options) -> Result<(), String> {
         gunicorn: options.gunicorn.clone(),
         flask_dir: options.flask_dir.clone(),
         sqlite_file: scratch.0.join("flagon.sqlite3"),
+        sqlx_sqlite_file: scratch.0.join("tower-sessions.sqlite3"),
     };
     let candidates = select(candidates::all(&paths), options.only.as_ref())?;
+    let script = scratch.0.join("many-sessions.lua");
+    std::fs::write(&script, wrk::MANY_SESSIONS_LUA)
+        .map_err(|e| format!("cannot write {}: {e}", script.display()))?;
     let began = std::time::Instant::now();
     let mut procs = Procs::default();
-    let (mut rows, running) = start_all(&mut procs, candidates, &scratch, &stop);
-    let samples = measure_all(options, &running, &mut rows, &stop);
+    let cluster = match candidates.iter().any(|c| c.needs == Some(Service::RedisCluster)) {
+        true => cluster::start(&mut procs, &scratch.0).err(),
+        false => None,
+    };
+    let (mut rows, mut running) = start_all(&mut procs, candidates, &scratch, cluster, &stop);
+    make_sessions(options, &mut running, &mut rows, &scratch, &stop);
+    let samples = measure_all(options, &running, &mut rows, &script, &stop);
+    let scaling = scale::run(options, &mut running, &paths, &scratch, &script, &stop);
     procs.stop_all();
     drop(scratch);
     if stop.load(Ordering::Relaxed) {
         return Err("interrupted; every server it started is stopped".into());
     }
     let rows = finish_rows(rows, &running, samples);
-    publish(options, &rows, began.elapsed().as_secs())?;
+    publish(options, &rows, &scaling, began.elapsed().as_secs())?;
     let failed: Vec<&str> = rows
         .iter()
         .filter(|r| r.note.is_some())
@@ -120,6 +134,7 @@ fn start_all(
     procs: &mut Procs,
     candidates: Vec<Candidate>,
     scratch: &Scratch,
+    cluster: Option<String>,
     stop: &AtomicBool,
 ) -> (Vec<Row>, Vec<(usize, Running)>) {
     let mut rows = Vec::new();
@@ -128,7 +143,11 @@ fn start_all(
         let log = scratch
             .0
             .join(format!("{}.log", candidate.name.replace([' ', '/'], "_")));
-        let started = match candidates::unavailable(&candidate) {
+        let cluster_failed = match (candidate.needs, &cluster) {
+            (Some(Service::RedisCluster), Some(err)) => Some(err.clone()),
+            _ => None,
+        };
+        let started = match cluster_failed.or_else(|| candidates::unavailable(&candidate)) {
             Some(reason) => Err(reason),
             None => measure::start(procs, candidate.clone(), &log, stop),
         };
@@ -145,36 +164,70 @@ fn start_all(
         rows.push(Row {
             candidate,
             set_cookie_bytes,
-            stats: [None, None],
+            stats: Default::default(),
             note,
         });
     }
     (rows, running)
 }
 
-type Samples = Vec<[Vec<Sample>; 2]>;
+/// Makes the many-sessions workload's sessions on every running candidate, before any
+/// measured window; a candidate that cannot make them is measured on one session only.
+fn make_sessions(
+    options: &Options,
+    running: &mut [(usize, Running)],
+    rows: &mut [Row],
+    scratch: &Scratch,
+    stop: &AtomicBool,
+) {
+    for (row, server) in running.iter_mut() {
+        let began = std::time::Instant::now();
+        match server.grow_sessions(options.sessions, &scratch.0, stop) {
+            Ok(()) => eprintln!(
+                "sessions {:<28} {} made in {:.1} s",
+                server.candidate.name,
+                server.sessions,
+                began.elapsed().as_secs_f64()
+            ),
+            Err(err) => rows[*row].note = Some(format!("{} sessions: {err}", options.sessions)),
+        }
+    }
+}
 
-/// Warm-up, then `rounds` rounds in which every running candidate gets each route once;
-/// the order rotates every round so no candidate always goes first.
+/// Whether `server` can be measured on `workload`: the many-sessions workload needs its
+/// sessions made (bare servers need none).
+fn ready_for(server: &Running, workload: Workload) -> bool {
+    workload == Workload::Single || !server.candidate.session || server.cookie_file.is_some()
+}
+
+/// Per running candidate, per workload, per route: the samples of every round.
+type Samples = Vec<[[Vec<Sample>; 2]; 2]>;
+
+/// Warm-up, then `rounds` rounds in which every running candidate gets each workload and
+/// route once; the order rotates every round so no candidate always goes first.
 fn measure_all(
     options: &Options,
     running: &[(usize, Running)],
     rows: &mut [Row],
+    script: &std::path::Path,
     stop: &AtomicBool,
 ) -> Samples {
     let ticks = procs::ticks_per_second();
-    let mut samples: Samples = running.iter().map(|_| [Vec::new(), Vec::new()]).collect();
+    let mut samples: Samples = running.iter().map(|_| Default::default()).collect();
     for (_, server) in running {
-        for path in &ROUTES[..options.warmup_routes] {
-            if options.warmup > 0 {
-                let _ = measure::measure(
-                    server,
-                    path,
-                    options.warmup,
-                    options.connections,
-                    ticks,
-                    stop,
-                );
+        for workload in WORKLOADS.into_iter().filter(|w| ready_for(server, *w)) {
+            for path in &ROUTES[..options.warmup_routes] {
+                if options.warmup > 0 {
+                    let _ = measure::measure(
+                        server,
+                        path,
+                        server.cookies(workload, script),
+                        options.warmup,
+                        options.connections,
+                        ticks,
+                        stop,
+                    );
+                }
             }
         }
     }
@@ -182,31 +235,38 @@ fn measure_all(
         for k in 0..running.len() {
             let index = (k + round) % running.len();
             let (row, server) = &running[index];
-            for (route, path) in ROUTES.iter().enumerate() {
-                if stop.load(Ordering::Relaxed) {
-                    return samples;
+            for (w, workload) in WORKLOADS.into_iter().enumerate() {
+                if !ready_for(server, workload) {
+                    continue;
                 }
-                match measure::measure(
-                    server,
-                    path,
-                    options.seconds,
-                    options.connections,
-                    ticks,
-                    stop,
-                ) {
-                    Ok(sample) => {
-                        eprintln!(
-                            "round {}/{} {:<28} {:<8} {:>9.0} req/s {:>7.1} µs CPU/req",
-                            round + 1,
-                            options.rounds,
-                            server.candidate.name,
-                            path,
-                            sample.wrk.rps,
-                            sample.cpu_us
-                        );
-                        samples[index][route].push(sample);
+                for (route, path) in ROUTES.iter().enumerate() {
+                    if stop.load(Ordering::Relaxed) {
+                        return samples;
                     }
-                    Err(err) => rows[*row].note = Some(format!("{path}: {err}")),
+                    match measure::measure(
+                        server,
+                        path,
+                        server.cookies(workload, script),
+                        options.seconds,
+                        options.connections,
+                        ticks,
+                        stop,
+                    ) {
+                        Ok(sample) => {
+                            eprintln!(
+                                "round {}/{} {:<34} {:<6} {:<8} {:>9.0} req/s {:>7.1} µs CPU/req",
+                                round + 1,
+                                options.rounds,
+                                server.candidate.name,
+                                report::workload_name(workload),
+                                path,
+                                sample.wrk.rps,
+                                sample.cpu_us
+                            );
+                            samples[index][w][route].push(sample);
+                        }
+                        Err(err) => rows[*row].note = Some(format!("{path}: {err}")),
+                    }
                 }
             }
         }
@@ -216,13 +276,17 @@ fn measure_all(
 
 fn finish_rows(mut rows: Vec<Row>, running: &[(usize, Running)], samples: Samples) -> Vec<Row> {
     for ((row, _), samples) in running.iter().zip(samples) {
-        let [counter, read] = samples;
-        rows[*row].stats = [Stats::of(&counter), Stats::of(&read)];
+        rows[*row].stats = samples.map(|[counter, read]| [Stats::of(&counter), Stats::of(&read)]);
     }
     rows
 }
 
-fn publish(options: &Options, rows: &[Row], elapsed_s: u64) -> Result<(), String> {
+fn publish(
+    options: &Options,
+    rows: &[Row],
+    scaling: &[scale::Point],
+    elapsed_s: u64,
+) -> Result<(), String> {
     let meta = Meta {
         mode: options.mode.to_owned(),
         date: shell("date -u '+%Y-%m-%d %H:%M UTC'"),
@@ -232,6 +296,7 @@ fn publish(options: &Options, rows: &[Row], elapsed_s: u64) -> Result<(), String
         rounds: options.rounds,
         seconds: options.seconds,
         connections: options.connections,
+        sessions: options.sessions,
         load: shell("cut -d' ' -f1-3 /proc/loadavg"),
         elapsed_s,
     };
@@ -239,7 +304,16 @@ fn publish(options: &Options, rows: &[Row], elapsed_s: u64) -> Result<(), String
         .criterion_dir
         .as_deref()
         .and_then(codec::Codec::read);
-    let text = report::render(&meta, rows, codec.as_ref());
+    let chart_name = options
+        .out
+        .as_ref()
+        .map(|out| out.with_extension("svg"))
+        .filter(|_| rows.iter().any(|r| r.stats.iter().flatten().any(Option::is_some)));
+    let chart_link = chart_name
+        .as_ref()
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned());
+    let text = report::render(&meta, rows, scaling, codec.as_ref(), chart_link.as_deref());
     println!("{text}");
     if let Some(out) = &options.out {
         if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -248,6 +322,11 @@ fn publish(options: &Options, rows: &[Row], elapsed_s: u64) -> Result<(), String
         }
         std::fs::write(out, &text).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
         eprintln!("wrote {}", out.display());
+    }
+    if let Some(svg) = &chart_name {
+        std::fs::write(svg, chart::render(&meta, rows))
+            .map_err(|e| format!("cannot write {}: {e}", svg.display()))?;
+        eprintln!("wrote {}", svg.display());
     }
     Ok(())
 }

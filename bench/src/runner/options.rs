@@ -17,6 +17,10 @@ pub struct Options {
     pub warmup_routes: usize,
     /// wrk connections.
     pub connections: u32,
+    /// Distinct sessions of the many-sessions workload (`--sessions N`).
+    pub sessions: u32,
+    /// Session counts of the scaling table (`--scale 1,10000,100000`; empty: none).
+    pub scale: Vec<u32>,
     /// Only these candidates (by name), if given.
     pub only: Option<Vec<String>>,
     /// Fail when any selected candidate could not be measured.
@@ -35,7 +39,7 @@ pub struct Options {
 
 /// Usage text.
 pub const USAGE: &str = "usage: bench-runner --bin-dir DIR [--quick] [--rounds N] [--seconds S] \
-[--warmup S] [--connections C] [--only NAME,NAME] [--strict] [--gunicorn PATH] [--flask-dir DIR] \
+[--warmup S] [--connections C] [--sessions N] [--scale N,N,…|none] [--only NAME,NAME] [--strict] [--gunicorn PATH] [--flask-dir DIR] \
 [--criterion-dir DIR] [--out FILE]";
 
 impl Options {
@@ -48,6 +52,8 @@ impl Options {
             warmup: 2,
             warmup_routes: 2,
             connections: 32,
+            sessions: 10_000,
+            scale: vec![1, 10_000, 100_000],
             only: None,
             strict: false,
             bin_dir: PathBuf::new(),
@@ -64,6 +70,7 @@ impl Options {
         self.seconds = 1;
         self.warmup = 1;
         self.warmup_routes = 1;
+        self.scale = vec![1, 10_000];
         self
     }
 
@@ -93,6 +100,8 @@ impl Options {
                 "--seconds" => options.seconds = number(&value)?.max(1),
                 "--warmup" => options.warmup = number(&value)?,
                 "--connections" => options.connections = number(&value)?.clamp(1, 10_000) as u32,
+                "--sessions" => options.sessions = number(&value)?.clamp(1, 1_000_000) as u32,
+                "--scale" => options.scale = scale(&value)?,
                 "--only" => options.only = Some(value.split(',').map(str::to_owned).collect()),
                 "--bin-dir" => bin_dir = Some(PathBuf::from(value)),
                 "--gunicorn" => options.gunicorn = Some(PathBuf::from(value)),
@@ -105,6 +114,21 @@ impl Options {
         options.bin_dir = bin_dir.ok_or_else(|| format!("--bin-dir is required; {USAGE}"))?;
         Ok(options)
     }
+}
+
+/// `1,10000,100000` (each 1 to 1,000,000), or `none` for no scaling table.
+fn scale(text: &str) -> Result<Vec<u32>, String> {
+    if text == "none" {
+        return Ok(Vec::new());
+    }
+    text.split(',')
+        .map(|n| match n.trim().parse::<u32>() {
+            Ok(n @ 1..=1_000_000) => Ok(n),
+            _ => Err(format!(
+                "--scale {text:?}: give session counts from 1 to 1000000, like 1,10000,100000, or none"
+            )),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -124,6 +148,10 @@ mod tests {
         assert!(quick.strict && !full.strict);
         let only = parse(&["--only", "bare-axum,flagon-axum", "--bin-dir", "/b"]).unwrap();
         assert_eq!(only.only.unwrap(), ["bare-axum", "flagon-axum"]);
+        assert_eq!((full.sessions, full.scale.as_slice()), (10_000, &[1, 10_000, 100_000][..]));
+        let sized = parse(&["--bin-dir", "/b", "--sessions", "500", "--scale", "1,500"]).unwrap();
+        assert_eq!((sized.sessions, sized.scale.as_slice()), (500, &[1, 500][..]));
+        assert!(parse(&["--bin-dir", "/b", "--scale", "none"]).unwrap().scale.is_empty());
     }
 
     #[test]
@@ -133,6 +161,9 @@ mod tests {
         assert!(parse(&["--bin-dir", "/b", "--rounds", "x"])
             .unwrap_err()
             .contains("--rounds"));
+        assert!(parse(&["--bin-dir", "/b", "--scale", "0,10"])
+            .unwrap_err()
+            .contains("--scale"));
         assert!(parse(&["--frobnicate", "1"])
             .unwrap_err()
             .contains("--frobnicate"));

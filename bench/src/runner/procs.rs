@@ -21,11 +21,22 @@ impl Procs {
     /// PID is the server's), in its own process group so a Ctrl-C on the terminal reaches
     /// only the runner, with stdout and stderr going to `log`.
     pub fn spawn_pinned(&mut self, program: &Path, args: &[String], log: &Path) -> io::Result<u32> {
+        let mut command = Command::new("taskset");
+        command.args(["-c", "0"]).arg(program).args(args);
+        self.spawn(command, log)
+    }
+
+    /// Starts `command` on any core (a service such as a Redis Cluster node, which runs
+    /// unpinned like the machine's own Redis), in its own process group, output to `log`.
+    pub fn spawn_unpinned(&mut self, program: &str, args: &[String], log: &Path) -> io::Result<u32> {
+        let mut command = Command::new(program);
+        command.args(args);
+        self.spawn(command, log)
+    }
+
+    fn spawn(&mut self, mut command: Command, log: &Path) -> io::Result<u32> {
         let log = fs::File::create(log)?;
-        let child = Command::new("taskset")
-            .args(["-c", "0"])
-            .arg(program)
-            .args(args)
+        let child = command
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -176,6 +187,18 @@ pub fn ticks_between(before: &BTreeMap<u32, u64>, after: &BTreeMap<u32, u64>) ->
         .sum()
 }
 
+/// Resident memory of `pid` and its descendants in KiB (`VmRSS` of `/proc/<pid>/status`),
+/// `None` when it cannot be read.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let of = |pid: u32| -> Option<u64> {
+        let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    };
+    let own = of(pid)?;
+    Some(own + descendants(pid).into_iter().filter_map(of).sum::<u64>())
+}
+
 /// Clock ticks per second (`getconf CLK_TCK`, 100 when that fails).
 pub fn ticks_per_second() -> u64 {
     Command::new("getconf")
@@ -189,6 +212,12 @@ pub fn ticks_per_second() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_our_own_resident_memory() {
+        let kib = rss_kib(std::process::id()).unwrap();
+        assert!(kib > 100, "{kib} KiB");
+    }
 
     #[test]
     fn starts_measures_and_stops_a_process_tree() {

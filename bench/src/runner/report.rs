@@ -4,7 +4,8 @@ use std::fmt::Write;
 
 use super::candidates::{Candidate, Framework};
 use super::codec::Codec;
-use super::measure::{Sample, ROUTES};
+use super::measure::{Sample, Workload, ROUTES, WORKLOADS};
+use super::scale::Point;
 
 /// Medians over the rounds of one candidate on one route.
 #[derive(Clone, Debug, PartialEq)]
@@ -63,8 +64,8 @@ pub struct Row {
     pub candidate: Candidate,
     /// `Set-Cookie` bytes of its first `/counter` answer.
     pub set_cookie_bytes: Option<usize>,
-    /// Stats per route, in [`ROUTES`] order.
-    pub stats: [Option<Stats>; 2],
+    /// Stats per workload (in [`WORKLOADS`] order) and route (in [`ROUTES`] order).
+    pub stats: [[Option<Stats>; 2]; 2],
     /// Why it has no (or incomplete) numbers.
     pub note: Option<String>,
 }
@@ -86,17 +87,40 @@ pub struct Meta {
     pub seconds: u64,
     /// wrk connections.
     pub connections: u32,
+    /// Sessions of the many-sessions workload.
+    pub sessions: u32,
     /// `/proc/loadavg`'s 1, 5 and 15 minute load averages when the run ended.
     pub load: String,
     /// Seconds the load runs took, start of the first server to the last measurement.
     pub elapsed_s: u64,
 }
 
-fn stats<'a>(rows: &'a [Row], name: &str, route: usize) -> Option<&'a Stats> {
-    rows.iter().find(|r| r.candidate.name == name)?.stats[route].as_ref()
+/// The stats of candidate `name` on `workload` and `route` (an index into [`ROUTES`]).
+pub fn stats<'a>(rows: &'a [Row], name: &str, workload: Workload, route: usize) -> Option<&'a Stats> {
+    rows.iter().find(|r| r.candidate.name == name)?.get(workload, route)
 }
 
-fn bare_name(framework: Framework) -> Option<&'static str> {
+impl Row {
+    /// Its stats on `workload` and `route` (an index into [`ROUTES`]).
+    pub fn get(&self, workload: Workload, route: usize) -> Option<&Stats> {
+        self.stats[workload_index(workload)][route].as_ref()
+    }
+}
+
+fn workload_index(workload: Workload) -> usize {
+    WORKLOADS.iter().position(|w| *w == workload).unwrap_or(0)
+}
+
+/// Short name of a workload in logs and the chart: `1` or `many`.
+pub fn workload_name(workload: Workload) -> &'static str {
+    match workload {
+        Workload::Single => "one",
+        Workload::Many => "many",
+    }
+}
+
+/// The bare server of `framework`, which session cost is measured against.
+pub fn bare_name(framework: Framework) -> Option<&'static str> {
     match framework {
         Framework::Axum => Some("bare-axum"),
         Framework::Actix => Some("bare-actix"),
@@ -104,8 +128,14 @@ fn bare_name(framework: Framework) -> Option<&'static str> {
     }
 }
 
-/// The whole report in markdown.
-pub fn render(meta: &Meta, rows: &[Row], codec: Option<&Codec>) -> String {
+/// The whole report in markdown; `chart` is the file name of the chart beside it.
+pub fn render(
+    meta: &Meta,
+    rows: &[Row],
+    scaling: &[Point],
+    codec: Option<&Codec>,
+    chart: Option<&str>,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# flagon benchmark results ({} run)\n", meta.mode);
     let _ = writeln!(
@@ -122,8 +152,25 @@ pub fn render(meta: &Meta, rows: &[Row], codec: Option<&Codec>) -> String {
         meta.load,
         meta.elapsed_s
     );
-    out.push_str(&table(rows));
+    if let Some(chart) = chart {
+        let _ = writeln!(out, "![req/s per candidate, both workloads]({chart})\n");
+    }
+    for workload in WORKLOADS {
+        let title = match workload {
+            Workload::Single => "One session: every request sends the same cookie".to_owned(),
+            Workload::Many => format!(
+                "{} sessions: each request sends one of them, picked at random",
+                thousands(f64::from(meta.sessions))
+            ),
+        };
+        let _ = writeln!(out, "## {title}\n");
+        out.push_str(&table(rows, workload));
+        out.push('\n');
+    }
     out.push_str(LEGEND);
+    if !scaling.is_empty() {
+        out.push_str(&scaling_table(scaling));
+    }
     let skipped: Vec<&Row> = rows.iter().filter(|r| r.note.is_some()).collect();
     if !skipped.is_empty() {
         out.push_str("\nNot measured or incomplete:\n\n");
@@ -136,7 +183,7 @@ pub fn render(meta: &Meta, rows: &[Row], codec: Option<&Codec>) -> String {
         out.push_str(&codec.table());
     }
     out.push_str("\n## Targets\n\n");
-    for line in super::targets::verdicts(rows, codec) {
+    for line in super::targets::verdicts(rows, codec, meta.sessions) {
         let _ = writeln!(out, "- {line}");
     }
     out
@@ -150,7 +197,7 @@ process's own; *store CPU µs/req* is what Redis or PostgreSQL spent over the sa
 per request (an upper bound: their other clients count too).
 ";
 
-fn table(rows: &[Row]) -> String {
+fn table(rows: &[Row], workload: Workload) -> String {
     let mut out = String::from(
         "| candidate | route | req/s | p50 ms | p99 ms | CPU µs/req | session cost µs/req | \
          store CPU µs/req | Set-Cookie B | vs bare | vs flagon |\n\
@@ -158,9 +205,12 @@ fn table(rows: &[Row]) -> String {
     );
     for row in rows {
         for (route, path) in ROUTES.iter().enumerate() {
-            let Some(s) = &row.stats[route] else { continue };
-            let bare = bare_name(row.candidate.framework).and_then(|b| stats(rows, b, route));
-            let flagon = stats(rows, super::candidates::FLAGON, route);
+            let Some(s) = row.get(workload, route) else {
+                continue;
+            };
+            let bare = bare_name(row.candidate.framework)
+                .and_then(|b| stats(rows, b, workload, route));
+            let flagon = stats(rows, super::candidates::FLAGON, workload, route);
             let cost = match (row.candidate.session, bare) {
                 (true, Some(b)) => format!("{:+.1}", s.cpu_us - b.cpu_us),
                 _ => "—".into(),
@@ -188,6 +238,48 @@ fn table(rows: &[Row]) -> String {
                 ratio(s.rps, flagon.map(|f| f.rps)),
             );
         }
+    }
+    out
+}
+
+fn scaling_table(points: &[Point]) -> String {
+    let mut out = String::from(
+        "\n## Scaling: flagon's stores from one session to many\n\n\
+         One window per route and size, after the rounds above, on the same servers. \
+         *RSS* is the server's; *store B/session* is the store's growth (Redis \
+         `used_memory`, the PostgreSQL database, the SQLite files, the server's RSS for the \
+         memory store) divided by the sessions made since the size before.\n\n\
+         | store | sessions | /counter req/s | p50 ms | p99 ms | /read req/s | p50 ms | p99 ms | RSS MiB | store B/session |\n\
+         |---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n",
+    );
+    for point in points {
+        let route = |i: usize| match &point.stats[i] {
+            Some(s) => format!(
+                "{} | {:.2} | {:.2}",
+                thousands(s.rps),
+                s.p50_us / 1e3,
+                s.p99_us / 1e3
+            ),
+            None => "— | — | —".into(),
+        };
+        let rss = point
+            .rss_kib
+            .map_or_else(|| "—".into(), |k| format!("{:.1}", k as f64 / 1024.0));
+        let per = point
+            .bytes_per_session
+            .map_or_else(|| "—".into(), |b| thousands(b));
+        let store = point.candidate.rsplit(' ').next().unwrap_or_default();
+        let note = point
+            .note
+            .as_ref()
+            .map_or_else(String::new, |n| format!(" ({n})"));
+        let _ = writeln!(
+            out,
+            "| {store}{note} | {} | {} | {} | {rss} | {per} |",
+            thousands(f64::from(point.sessions)),
+            route(0),
+            route(1)
+        );
     }
     out
 }
@@ -236,18 +328,20 @@ mod tests {
             gunicorn: None,
             flask_dir: "/f".into(),
             sqlite_file: "/s".into(),
+            sqlx_sqlite_file: "/t".into(),
         };
         let mut rows: Vec<Row> = super::super::candidates::all(&paths)
             .into_iter()
             .map(|candidate| Row {
                 candidate,
                 set_cookie_bytes: Some(85),
-                stats: [None, None],
+                stats: Default::default(),
                 note: None,
             })
             .collect();
-        rows[0].stats = [Some(stats(40_000.0, 8.0)), Some(stats(40_000.0, 8.0))];
-        rows[1].stats = [Some(stats(30_000.0, 10.5)), None];
+        rows[0].stats[0] = [Some(stats(40_000.0, 8.0)), Some(stats(40_000.0, 8.0))];
+        rows[1].stats[0] = [Some(stats(30_000.0, 10.5)), None];
+        rows[1].stats[1] = [Some(stats(20_000.0, 12.0)), None];
         rows[2].note = Some("exited at start".into());
         let meta = Meta {
             mode: "quick".into(),
@@ -257,10 +351,19 @@ mod tests {
             rounds: 3,
             seconds: 1,
             connections: 32,
+            sessions: 10_000,
             load: "1 1 1".into(),
             elapsed_s: 42,
         };
-        let text = render(&meta, &rows, None);
+        let scaling = [Point {
+            candidate: "flagon-axum --store sqlite".into(),
+            sessions: 100_000,
+            stats: [Some(stats(9_000.0, 20.0)), None],
+            rss_kib: Some(2048),
+            bytes_per_session: Some(180.4),
+            note: None,
+        }];
+        let text = render(&meta, &rows, &scaling, None, Some("latest.svg"));
         assert!(
             text.contains(
                 "| bare-axum | /counter | 40,000 | 0.25 | 1.50 | 8.0 | — | — | — | 1.00× | 1.33× |"
@@ -274,6 +377,15 @@ mod tests {
         );
         assert!(text.contains(&format!("- `{}`: exited at start", rows[2].candidate.name)));
         assert!(text.contains("load runs took 42 s") && text.contains("## Targets"));
+        assert!(text.contains("## 10,000 sessions") && text.contains("![req/s"));
+        assert!(
+            text.contains("| flagon-axum | /counter | 20,000 | 0.25 | 1.50 | 12.0 | — |"),
+            "the many-sessions table has its own numbers (no bare server there): {text}"
+        );
+        assert!(
+            text.contains("| sqlite | 100,000 | 9,000 | 0.25 | 1.50 | — | — | — | 2.0 | 180 |"),
+            "{text}"
+        );
     }
 
     #[test]

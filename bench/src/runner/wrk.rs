@@ -1,5 +1,6 @@
 //! Driving wrk and reading its report.
 
+use std::path::Path;
 use std::process::Command;
 
 /// What one wrk run measured.
@@ -17,16 +18,49 @@ pub struct WrkResult {
     pub errors: u64,
 }
 
+/// wrk's Lua script for the many-sessions workload: reads one `Cookie` header value per
+/// line from the file named after `--`, then sends each request with one of them picked
+/// at random (a fixed seed, so every candidate gets the same sequence).
+pub const MANY_SESSIONS_LUA: &str = r#"local cookies = {}
+function init(args)
+  for line in io.lines(args[1]) do
+    if #line > 0 then cookies[#cookies + 1] = line end
+  end
+  if #cookies == 0 then error("no cookies in " .. args[1]) end
+  math.randomseed(20261130)
+end
+function request()
+  return wrk.format(nil, nil, { ["Cookie"] = cookies[math.random(#cookies)] })
+end
+"#;
+
+/// Where a load's cookies come from.
+#[derive(Clone, Copy, Debug)]
+pub enum Cookies<'a> {
+    /// No cookie (a bare server).
+    None,
+    /// The same `Cookie` header value (a `name=value` pair) on every request.
+    One(&'a str),
+    /// One of the lines of `cookies`, at random per request, by the `script`
+    /// ([`MANY_SESSIONS_LUA`]).
+    Many {
+        /// The Lua script file.
+        script: &'a Path,
+        /// The file of `Cookie` header values, one per line.
+        cookies: &'a Path,
+    },
+}
+
 /// One wrk load: `connections` connections on one thread for `seconds` seconds against
-/// `http://127.0.0.1:port{path}`, sending `cookie` (a `name=value` pair) if given.
+/// `http://127.0.0.1:port{path}`, with `cookies`.
 #[derive(Clone, Debug)]
 pub struct Load<'a> {
     /// Server port.
     pub port: u16,
     /// Route, such as `/counter`.
     pub path: &'a str,
-    /// `Cookie` header value, if any.
-    pub cookie: Option<&'a str>,
+    /// The cookies to send.
+    pub cookies: Cookies<'a>,
     /// Duration in whole seconds (wrk takes no fractions).
     pub seconds: u64,
     /// Open connections.
@@ -34,17 +68,27 @@ pub struct Load<'a> {
 }
 
 impl Load<'_> {
-    /// The command: `taskset -c 1 wrk -t1 -cN -dS --latency [-H Cookie] URL`.
+    /// The command: `taskset -c 1 wrk -t1 -cN -dS --latency [-H Cookie | -s SCRIPT] URL
+    /// [-- COOKIES]`.
     pub fn command(&self) -> Command {
         let mut command = Command::new("taskset");
         command.args(["-c", "1", "wrk", "-t1", "--latency"]);
         command.arg(format!("-c{}", self.connections));
         command.arg(format!("-d{}s", self.seconds.max(1)));
         command.arg(format!("--timeout={}s", self.seconds.max(1) + 2));
-        if let Some(cookie) = self.cookie {
-            command.arg("-H").arg(format!("Cookie: {cookie}"));
+        match self.cookies {
+            Cookies::None => {}
+            Cookies::One(cookie) => {
+                command.arg("-H").arg(format!("Cookie: {cookie}"));
+            }
+            Cookies::Many { script, .. } => {
+                command.arg("-s").arg(script);
+            }
         }
         command.arg(format!("http://127.0.0.1:{}{}", self.port, self.path));
+        if let Cookies::Many { cookies, .. } = self.cookies {
+            command.arg("--").arg(cookies);
+        }
         command
     }
 }
@@ -168,7 +212,7 @@ Transfer/sec:      9.04MB
         let load = Load {
             port: 9000,
             path: "/read",
-            cookie: Some("session=abc"),
+            cookies: Cookies::One("session=abc"),
             seconds: 2,
             connections: 32,
         };
@@ -179,5 +223,27 @@ Transfer/sec:      9.04MB
         assert!(args.contains(&"-c32".into()) && args.contains(&"-d2s".into()));
         assert!(args.contains(&"Cookie: session=abc".into()));
         assert_eq!(args.last().unwrap(), "http://127.0.0.1:9000/read");
+    }
+
+    #[test]
+    fn many_sessions_run_the_script_with_the_cookie_file() {
+        let load = Load {
+            port: 9000,
+            path: "/counter",
+            cookies: Cookies::Many {
+                script: Path::new("/s/many.lua"),
+                cookies: Path::new("/s/x.cookies"),
+            },
+            seconds: 1,
+            connections: 32,
+        };
+        let command = load.command();
+        let args: Vec<_> = command.get_args().map(|a| a.to_string_lossy()).collect();
+        let tail = &args[args.len() - 5..];
+        assert_eq!(
+            tail,
+            ["-s", "/s/many.lua", "http://127.0.0.1:9000/counter", "--", "/s/x.cookies"]
+        );
+        assert!(!args.iter().any(|a| a.starts_with("Cookie")));
     }
 }
