@@ -29,7 +29,7 @@ mod sql;
 use pooled::Pooled;
 use redacted::Redacted;
 
-use rows::{expectations_hold, to_record, write_values};
+use rows::{change_params, expectations_hold, to_record, write_values};
 
 use sql::Sql;
 
@@ -225,7 +225,70 @@ impl PostgresStore {
         client.finish(result)
     }
 
-    async fn apply_now(
+    /// Applies `changes` in one round trip: `BEGIN`, the conditional extend that locks
+    /// the session row, the values statement and `COMMIT` go out together (tokio-postgres
+    /// pipelines requests polled together) and the server runs them in order. The values
+    /// statement is itself conditional on the session being live, so when the extend
+    /// finds no live row (purged, renewed, expired) it writes nothing, exactly as the
+    /// rolled-back transaction of [`apply_checked`](Self::apply_checked) would. Under
+    /// READ COMMITTED each statement takes its snapshot when it starts, which is after
+    /// the extend got the row lock: the values statement sees every earlier writer's
+    /// commit, as in the step-by-step transaction. A failed statement aborts the
+    /// transaction and `COMMIT` then rolls it back.
+    async fn apply_pipelined(
+        &self,
+        key: &StoreKey,
+        changes: &Changes,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<Applied, StoreError> {
+        let k = Redacted(&key.as_bytes()[..]);
+        let (e, n) = (to_sql_time(expires_at), to_sql_time(now));
+        let client = Pooled::get(&self.pool).await?;
+        let result = async {
+            let extend = client
+                .prepare_cached(&self.sql.extend_live)
+                .await
+                .map_err(backend)?;
+            if changes.is_empty() {
+                // One statement is its own transaction.
+                let extended = client.execute(&extend, &[&k, &e, &n]).await;
+                return Ok(match extended.map_err(backend)? {
+                    0 => Applied::Gone,
+                    _ => Applied::Done,
+                });
+            }
+            let write = client
+                .prepare_cached(&self.sql.write_values_if_live)
+                .await
+                .map_err(backend)?;
+            let (clear, removed, names, values) = change_params(changes);
+            let (removed, names, values) = (Redacted(removed), Redacted(names), Redacted(values));
+            let extend_params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&k, &e, &n];
+            let write_params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] =
+                [&k, &clear, &removed, &names, &values, &n];
+            let (begun, extended, written, committed) = tokio::join!(
+                client.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED"),
+                client.execute(&extend, &extend_params),
+                client.execute(&write, &write_params),
+                client.batch_execute("COMMIT"),
+            );
+            begun.map_err(backend)?;
+            let extended = extended.map_err(backend)?;
+            written.map_err(backend)?;
+            committed.map_err(backend)?;
+            Ok(match extended {
+                0 => Applied::Gone,
+                _ => Applied::Done,
+            })
+        }
+        .await;
+        client.finish(result)
+    }
+
+    /// Applies `changes` that carry expectations (strict conflicts), step by step: the
+    /// expectations are read after the row lock is taken, and a failed one rolls back.
+    async fn apply_checked(
         &self,
         key: &StoreKey,
         changes: &Changes,
@@ -351,8 +414,16 @@ impl SessionStore for PostgresStore {
         expires_at: u64,
         now: u64,
     ) -> Result<Applied, StoreError> {
-        self.within(self.apply_now(key, changes, expires_at, now))
-            .await
+        match changes.expect.is_empty() {
+            true => {
+                self.within(self.apply_pipelined(key, changes, expires_at, now))
+                    .await
+            }
+            false => {
+                self.within(self.apply_checked(key, changes, expires_at, now))
+                    .await
+            }
+        }
     }
 
     async fn renew(

@@ -10,9 +10,12 @@
 //! session is still live, so concurrent requests writing different keys all survive and a
 //! purged session is never written back.
 //!
-//! SQLite calls block, so they run on tokio's blocking threads. One connection writes (so
-//! writers of this process queue in memory instead of spinning on SQLite's lock) and a few
-//! read. Other processes may share the file; `busy_timeout` covers their writes.
+//! SQLite calls block, so reads run on tokio's blocking threads, a few connections of
+//! them. One connection writes, on a thread of its own (so writers of this process queue
+//! in memory instead of spinning on SQLite's lock), and commits the writes queued
+//! meanwhile together: see `writer` for what each write still promises. Other processes
+//! may share the file; a busy handler bounded by each operation's deadline covers their
+//! writes.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,6 +31,7 @@ use crate::id::StoreKey;
 
 mod sql;
 mod tx;
+mod writer;
 
 use tx::{apply_tx, create_tx, delete_tx, load_tx, renew_tx, sweep_tx};
 
@@ -96,7 +100,7 @@ impl Pool {
 
 /// Sessions in one SQLite database file.
 pub struct SqliteStore {
-    writer: Arc<Pool>,
+    writer: std::sync::mpsc::Sender<writer::Job>,
     readers: Arc<Pool>,
     options: SqliteOptions,
     path: PathBuf,
@@ -133,7 +137,7 @@ impl SqliteStore {
         let opened = tokio::task::spawn_blocking(move || open_all(&p, &o));
         let (writer, readers) = opened.await.map_err(backend)??;
         Ok(SqliteStore {
-            writer: Pool::new(vec![writer]),
+            writer: writer::spawn(writer)?,
             readers: Pool::new(readers),
             options,
             path,
@@ -195,6 +199,61 @@ impl SqliteStore {
         // Marking a finished operation abandoned changes nothing; an unfinished one stops.
         drop(abandon);
         out?
+    }
+}
+
+impl SqliteStore {
+    /// Queues `f` for the writer thread (see `writer`), which runs it inside a savepoint
+    /// of its batch transaction, and waits for the outcome within the deadline.
+    ///
+    /// If the caller stops waiting (this deadline, or a shorter one of the caller's that
+    /// drops the future) before the write's turn, it never runs. One already running
+    /// may still commit with its batch: the outcome is unknown, as
+    /// [`StoreError::Timeout`] says. Writes run in queue order on one thread, so such a
+    /// write can never land after a write queued later.
+    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let deadline = self.options.deadline;
+        let budget = Budget::new(deadline);
+        let abandon = AbandonOnDrop(budget.abandoned.clone());
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let spent = budget.clone();
+        let op: writer::Op = Box::new(move |conn| {
+            let out = match conn {
+                Ok(conn) => f(conn),
+                Err(err) => Err(writer::copy(err)),
+            };
+            Box::new(move |failed: Option<&StoreError>| {
+                let out = match (out, failed) {
+                    (Ok(_), Some(err)) => Err(writer::copy(err)),
+                    (out, _) => out,
+                };
+                let out = match out {
+                    Err(_) if spent.spent() => Err(StoreError::Timeout(deadline)),
+                    other => other,
+                };
+                let _ = reply.send(out);
+            })
+        });
+        let job = writer::Job {
+            budget: budget.clone(),
+            op,
+        };
+        self.writer.send(job).map_err(|_| {
+            backend(SetupError(
+                "the SQLite store's writer thread has stopped; open the store again",
+            ))
+        })?;
+        let out = tokio::time::timeout(deadline, answer).await;
+        drop(abandon);
+        match out {
+            Ok(Ok(result)) => result,
+            // Skipped (its budget was spent) or cut off by the deadline.
+            Ok(Err(_)) | Err(_) => Err(StoreError::Timeout(deadline)),
+        }
     }
 }
 
@@ -303,7 +362,7 @@ impl SessionStore for SqliteStore {
 
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<Created, StoreError> {
         let (key, record) = (*key, record.clone());
-        self.run(&self.writer, move |c| create_tx(c, &key, &record))
+        self.write(move |c| create_tx(c, &key, &record))
             .await
     }
 
@@ -315,7 +374,7 @@ impl SessionStore for SqliteStore {
         now: u64,
     ) -> Result<Applied, StoreError> {
         let (key, changes) = (*key, changes.clone());
-        self.run(&self.writer, move |c| {
+        self.write(move |c| {
             apply_tx(c, &key, &changes, expires_at, now)
         })
         .await
@@ -330,7 +389,7 @@ impl SessionStore for SqliteStore {
         now: u64,
     ) -> Result<Result<Applied, Created>, StoreError> {
         let (old, new, changes) = (*old, *new, changes.clone());
-        self.run(&self.writer, move |c| {
+        self.write(move |c| {
             renew_tx(c, (&old, &new), &changes, expires_at, now)
         })
         .await
@@ -343,7 +402,7 @@ impl SessionStore for SqliteStore {
         now: u64,
     ) -> Result<Applied, StoreError> {
         let key = *key;
-        self.run(&self.writer, move |c| {
+        self.write(move |c| {
             let n = c
                 .prepare_cached(sql::EXTEND_LIVE)
                 .and_then(|mut s| {
@@ -361,7 +420,7 @@ impl SessionStore for SqliteStore {
 
     async fn delete(&self, key: &StoreKey) -> Result<(), StoreError> {
         let key = *key;
-        self.run(&self.writer, move |c| delete_tx(c, &key)).await
+        self.write(move |c| delete_tx(c, &key)).await
     }
 
     fn kind(&self) -> &'static str {
@@ -370,8 +429,15 @@ impl SessionStore for SqliteStore {
 
     async fn sweep(&self, now: u64) -> Result<u64, StoreError> {
         let batch = self.options.sweep_batch.max(1);
-        self.run(&self.writer, move |c| sweep_tx(c, now, batch))
-            .await
+        // One batch of expired sessions per write, so other writes interleave.
+        let mut removed = 0;
+        loop {
+            let gone = self.write(move |c| sweep_tx(c, now, batch)).await?;
+            removed += gone;
+            if gone < batch as u64 {
+                return Ok(removed);
+            }
+        }
     }
 }
 impl crate::registry::SessionRegistry for SqliteStore {

@@ -19,6 +19,10 @@ pub(super) struct Sql {
     pub(super) create: String,
     pub(super) extend_live: String,
     pub(super) write_values: String,
+    /// [`write_values`](Self::write_values) that writes nothing unless the session is
+    /// live (`$6` is the app's now): the second statement of the pipelined apply, which
+    /// is sent before the first one's answer is known.
+    pub(super) write_values_if_live: String,
     pub(super) lock_live: String,
     pub(super) load_named: String,
     pub(super) lock_any: String,
@@ -73,6 +77,18 @@ impl Sql {
                  INSERT INTO {t}_values (key, name, value)
                  SELECT $1, n, v FROM unnest($4::text[], $5::text[]) AS u(n, v)
                  ON CONFLICT (key, name) DO UPDATE SET value = EXCLUDED.value"
+            ),
+            write_values_if_live: format!(
+                "WITH live AS (
+                    SELECT 1 FROM {t} WHERE key = $1 AND expires_at > {live}),
+                 gone AS (
+                    DELETE FROM {t}_values WHERE key = $1 AND EXISTS (SELECT 1 FROM live)
+                    AND ($2 OR name = ANY($3)) AND NOT (name = ANY($4)))
+                 INSERT INTO {t}_values (key, name, value)
+                 SELECT $1, n, v FROM unnest($4::text[], $5::text[]) AS u(n, v)
+                 WHERE EXISTS (SELECT 1 FROM live)
+                 ON CONFLICT (key, name) DO UPDATE SET value = EXCLUDED.value",
+                live = live_after("$6")
             ),
             lock_live: format!(
                 "SELECT 1 FROM {t} WHERE key = $1 AND expires_at > {} FOR UPDATE",

@@ -1,6 +1,6 @@
 //! The transactions of the SQLite store, one function per operation.
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::sql;
 use crate::id::StoreKey;
@@ -44,7 +44,7 @@ pub(super) fn load_tx(
 
 /// Do the values `changes` expects still hold (inside the caller's write transaction)?
 fn expectations_hold(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Connection,
     key: &[u8],
     changes: &Changes,
 ) -> Result<bool, StoreError> {
@@ -71,7 +71,7 @@ fn expectations_hold(
 
 /// Writes `changes` to the value rows of `key` (inside the caller's transaction).
 fn write_changes(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Connection,
     key: &[u8],
     changes: &Changes,
 ) -> Result<(), StoreError> {
@@ -98,7 +98,7 @@ pub(super) fn create_tx(
     record: &Record,
 ) -> Result<Created, StoreError> {
     let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .savepoint()
         .map_err(backend)?;
     let k = &key.as_bytes()[..];
     let existing: Option<i64> = tx
@@ -135,7 +135,7 @@ pub(super) fn apply_tx(
     now: u64,
 ) -> Result<Applied, StoreError> {
     let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .savepoint()
         .map_err(backend)?;
     let k = &key.as_bytes()[..];
     let updated = tx
@@ -161,7 +161,7 @@ pub(super) fn renew_tx(
     now: u64,
 ) -> Result<Result<Applied, Created>, StoreError> {
     let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .savepoint()
         .map_err(backend)?;
     let (old, new) = (&keys.0.as_bytes()[..], &keys.1.as_bytes()[..]);
     let live = |k: &[u8]| -> Result<bool, StoreError> {
@@ -197,7 +197,7 @@ pub(super) fn renew_tx(
 
 pub(super) fn delete_tx(conn: &mut Connection, key: &StoreKey) -> Result<(), StoreError> {
     let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .savepoint()
         .map_err(backend)?;
     for stmt in [sql::CLEAR_VALUES, sql::DELETE_SESSION] {
         tx.execute(stmt, params![&key.as_bytes()[..]])
@@ -206,34 +206,29 @@ pub(super) fn delete_tx(conn: &mut Connection, key: &StoreKey) -> Result<(), Sto
     tx.commit().map_err(backend)
 }
 
-/// Removes expired sessions in transactions of at most `batch` sessions each.
+/// Removes at most `batch` expired sessions (in the writer's batch transaction); the
+/// caller repeats while a whole batch went.
 pub(super) fn sweep_tx(conn: &mut Connection, now: u64, batch: usize) -> Result<u64, StoreError> {
-    let mut removed = 0u64;
-    loop {
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+    let tx = conn.savepoint().map_err(backend)?;
+    let keys: Vec<Vec<u8>> = {
+        let mut stmt = tx.prepare_cached(sql::EXPIRED_KEYS).map_err(backend)?;
+        let rows = stmt
+            .query_map(params![to_sql_time(now), batch as i64], |r| r.get(0))
             .map_err(backend)?;
-        let keys: Vec<Vec<u8>> = {
-            let mut stmt = tx.prepare_cached(sql::EXPIRED_KEYS).map_err(backend)?;
-            let rows = stmt
-                .query_map(params![to_sql_time(now), batch as i64], |r| r.get(0))
-                .map_err(backend)?;
-            rows.collect::<Result<_, _>>().map_err(backend)?
-        };
-        for key in &keys {
-            tx.execute(sql::CLEAR_VALUES, params![key])
-                .map_err(backend)?;
-            // Conditional again, so a session extended meanwhile is never removed.
-            let n = tx
-                .execute(sql::DELETE_EXPIRED, params![key, to_sql_time(now)])
-                .map_err(backend)?;
-            removed += n as u64;
-        }
-        tx.commit().map_err(backend)?;
-        if keys.len() < batch {
-            return Ok(removed);
-        }
+        rows.collect::<Result<_, _>>().map_err(backend)?
+    };
+    let mut removed = 0u64;
+    for key in &keys {
+        tx.execute(sql::CLEAR_VALUES, params![key])
+            .map_err(backend)?;
+        // Conditional again, so a session extended meanwhile is never removed.
+        let n = tx
+            .execute(sql::DELETE_EXPIRED, params![key, to_sql_time(now)])
+            .map_err(backend)?;
+        removed += n as u64;
     }
+    tx.commit().map_err(backend)?;
+    Ok(removed)
 }
 
 /// The registry: the live records whose owner is `owner`, with their keys. The keys come

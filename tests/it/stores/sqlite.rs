@@ -233,3 +233,84 @@ async fn sqlite_store_passes_registry_conformance() {
     let report = conformance::run_registry(Arc::new(store)).await;
     super::check_registry_report("sqlite", &report);
 }
+
+/// The writer commits queued writes together (group commit); each keeps its own outcome:
+/// writes into live sessions land, writes into a purged one report it gone and leave
+/// nothing, a failed expectation rolls back only its own write (its extend included),
+/// and a sweep interleaves with them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_group_commit_keeps_each_writes_own_outcome() {
+    use flagon::store::Applied;
+    let db = TempDb::new("group-commit");
+    let store = Arc::new(SqliteStore::open(&db.0).await.expect("open sqlite"));
+    let mut live = Vec::new();
+    for _ in 0..40 {
+        live.push(create_live(&*store, Map::new()).await);
+    }
+    let purged = create_live(&*store, Map::new()).await;
+    store.delete(&purged).await.expect("purge");
+    let strict = create_live(&*store, Map::new()).await;
+    let now = unix_now();
+    let set = |name: &str, n: i64| {
+        let mut changes = Changes::default();
+        changes.set.insert(name.into(), Some(Value::Int(n)));
+        changes
+    };
+    let mut tasks = Vec::new();
+    for (i, key) in live.iter().enumerate() {
+        for round in 0..5i64 {
+            let (store, key) = (store.clone(), *key);
+            let changes = set(&format!("k{round}"), i as i64);
+            tasks.push(tokio::spawn(async move {
+                (
+                    "live",
+                    store.apply(&key, &changes, now + 7200, now).await,
+                )
+            }));
+        }
+        let (store, purged) = (store.clone(), purged);
+        tasks.push(tokio::spawn(async move {
+            ("gone", store.apply(&purged, &set("x", 1), now + 7200, now).await)
+        }));
+    }
+    let mut conflicting = set("y", 1);
+    conflicting.expect.insert("y".into(), Some(Value::Int(41)));
+    let expiry_before = store.load(&strict, now).await.unwrap().unwrap().expires_at;
+    {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            (
+                "conflict",
+                store.apply(&strict, &conflicting, now + 99_999, now).await,
+            )
+        }));
+    }
+    let sweeper = {
+        let store = store.clone();
+        tokio::spawn(async move { store.sweep(now).await })
+    };
+    for task in tasks {
+        let (kind, outcome) = task.await.expect("task");
+        let want = match kind {
+            "live" => Applied::Done,
+            "gone" => Applied::Gone,
+            _ => Applied::Conflict,
+        };
+        assert_eq!(outcome.expect("write"), want, "{kind}");
+    }
+    assert_eq!(sweeper.await.unwrap().expect("sweep"), 0);
+    for (i, key) in live.iter().enumerate() {
+        let record = store.load(key, now).await.unwrap().expect("live session");
+        for round in 0..5 {
+            assert_eq!(
+                record.data.get(&format!("k{round}")),
+                Some(&Value::Int(i as i64))
+            );
+        }
+        assert_eq!(record.expires_at, now + 7200);
+    }
+    assert!(store.load(&purged, now).await.unwrap().is_none());
+    let strict_after = store.load(&strict, now).await.unwrap().unwrap();
+    assert!(strict_after.data.is_empty(), "the conflicting write left nothing");
+    assert_eq!(strict_after.expires_at, expiry_before, "nor its extend");
+}
