@@ -6,6 +6,10 @@
 //! concurrent requests. Expiry is checked on every read and enforced by a TTL, so Redis
 //! drops expired sessions itself and [`SessionStore::sweep`] has nothing to do.
 //!
+//! A session with an owner is also listed in its owner's index, a sorted set in a slot of
+//! its own, for the [`SessionRegistry`](crate::registry::SessionRegistry); see `owners`
+//! for how it stays a superset of the owner's live sessions without a cross-slot script.
+//!
 //! `renew` moves a session between two keys. On one node that is one atomic script. A
 //! Cluster may place the two keys on two nodes, so there it takes three steps: seal the
 //! old record (it answers as gone from then on), create the new one if the key is free,
@@ -48,7 +52,8 @@ pub struct RedisOptions {
     pub deadline: Duration,
     /// Text put before every session key (default `flagon:`); the key is
     /// `PREFIX{HEX}`, the braces being the Cluster hash tag, so the prefix itself may not
-    /// contain braces. Keep application keys out of this namespace.
+    /// contain braces. Owner indexes of the session registry are `PREFIX{owner:HASH}`.
+    /// Keep application keys out of this namespace.
     pub prefix: String,
 }
 
