@@ -222,13 +222,17 @@ impl RedisStore {
             self.unseal(old, new).await?;
             return Ok(Ok(Applied::Conflict));
         }
-        let (created_at, fields, index) = self.moved(fields, changes, now)?;
+        let moved = self.moved(fields, changes, now)?;
         let mut create = evalsha(&SCRIPTS.create, new);
-        create.arg(now).arg(created_at).arg(expires_at).arg(old);
-        for (field, value) in fields {
+        create
+            .arg(now)
+            .arg(moved.created_at)
+            .arg(expires_at)
+            .arg(old);
+        for (field, value) in moved.fields {
             create.arg(field).arg(value);
         }
-        if let Some(index) = index {
+        if let Some(index) = moved.index {
             let grant = self.grant(index, &member(new_key), expires_at, now).await?;
             create.arg("o").arg(grant.index).arg("l").arg(grant.lease);
         }
@@ -241,15 +245,13 @@ impl RedisStore {
         Ok(Ok(Applied::Done))
     }
 
-    /// What a Cluster renew writes under the new key, from the sealed `fields`: its
-    /// created_at, its value fields with `changes` applied, and the owner index it
-    /// belongs in, if any.
+    /// What a Cluster renew writes under the new key, from the sealed `fields`.
     fn moved(
         &self,
         mut fields: HashMap<String, String>,
         changes: &Changes,
         now: u64,
-    ) -> Result<(String, HashMap<String, String>, Option<String>), StoreError> {
+    ) -> Result<Moved, StoreError> {
         let created_at = fields.remove("c").unwrap_or_else(|| now.to_string());
         let index = match Action::of(changes) {
             Action::Set(owner) => Some(owners::index_key(&self.options.prefix, owner)),
@@ -267,7 +269,11 @@ impl RedisStore {
                 None => fields.remove(&field),
             };
         }
-        Ok((created_at, fields, index))
+        Ok(Moved {
+            created_at,
+            fields,
+            index,
+        })
     }
 
     /// Undoes a seal made with the token `new`.
@@ -288,6 +294,16 @@ impl RedisStore {
             .await
             .map(|_| ())
     }
+}
+
+/// The record a Cluster renew creates under the new key.
+struct Moved {
+    /// The old record's created_at.
+    created_at: String,
+    /// Its value fields (`v:NAME`) with the renew's changes applied.
+    fields: HashMap<String, String>,
+    /// The owner index it belongs in, if any.
+    index: Option<String>,
 }
 
 /// `HGETALL name` on `link` within `deadline`: a session hash as Redis sent it.

@@ -235,12 +235,15 @@ return o
 ";
 
 /// Owner index: record that it holds a key until at least the lease. KEYS[1] the index;
-/// ARGV: member (store key in hex), lease. A score only grows, and the index's own TTL
-/// covers every lease, so an entry outlives the record it stands for. Safe to resend.
+/// ARGV: member (store key in hex), lease. A score only grows, and the index expires
+/// with its highest score, so an entry outlives the record it stands for. Safe to
+/// resend. (No `ZADD GT` or `EXPIRETIME`: they would need Redis 6.2 and 7.0.)
 const GRANT: &str = r"
 local k = KEYS[1]
-redis.call('ZADD', k, 'GT', ARGV[2], ARGV[1])
-if redis.call('EXPIRETIME', k) < tonumber(ARGV[2]) then redis.call('EXPIREAT', k, ARGV[2]) end
+local s = redis.call('ZSCORE', k, ARGV[1])
+if not s or tonumber(s) < tonumber(ARGV[2]) then redis.call('ZADD', k, ARGV[2], ARGV[1]) end
+local top = redis.call('ZRANGE', k, -1, -1, 'WITHSCORES')
+redis.call('EXPIREAT', k, top[2])
 return 1
 ";
 
