@@ -15,7 +15,7 @@ use flagon::store::{Applied, Changes, Created, Record, SessionStore};
 use flagon::{Map, Value};
 
 use crate::support::redis_cluster::RedisCluster;
-use crate::support::redis_server;
+use crate::support::redis_server::{self, RedisServer};
 
 /// Writes of the lease race.
 const STEPS: u64 = 300;
@@ -244,4 +244,94 @@ async fn redis_owner_index_as_stored() {
         "an index of passed leases is still there"
     );
     ok("delete", store.delete(&plain).await);
+}
+
+/// Round trips (top-level commands a store sent) since the last reset, reset again.
+async fn round_trips(raw: &mut redis::aio::MultiplexedConnection) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(raw)
+        .await
+        .expect("INFO");
+    let _: () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(raw)
+        .await
+        .expect("RESETSTAT");
+    // (Not DEL: scripts call it inside, and the store sends it only in a Cluster renew.)
+    ["evalsha", "eval", "hgetall", "zrem"]
+        .iter()
+        .map(|command| {
+            info.lines()
+                .find_map(|l| l.strip_prefix(&format!("cmdstat_{command}:calls=")))
+                .and_then(|rest| rest.split(',').next())
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0)
+        })
+        .sum()
+}
+
+/// What the index costs in round trips, counted by a Redis of the test's own: nothing on
+/// a session without an owner, nothing on an owned one within its lease, one more for a
+/// write that sets the owner, two more for a write past the lease, one more for deleting
+/// an owned session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_owner_index_round_trips() {
+    if !redis_server::available() {
+        return super::skip_or_fail("redis-server", &"not installed");
+    }
+    let server = RedisServer::start(&["--appendonly", "no"]);
+    let store = RedisStore::connect_with(&server.url(), options())
+        .await
+        .expect("connect");
+    let client = redis::Client::open(server.url()).expect("client");
+    let mut raw = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("raw");
+    let now = unix_now();
+    let owner = owner();
+    let mut write = Changes::default();
+    write.set.insert("n".into(), Some(Value::Int(1)));
+    let mut login = Changes::default();
+    login
+        .set
+        .insert(OWNER_KEY.into(), Some(Value::Str(owner.clone())));
+    round_trips(&mut raw).await;
+    let mut counts = Vec::new();
+
+    let plain = create(&store, Map::new(), now, now + 3600).await;
+    counts.push(("create, no owner", round_trips(&mut raw).await, 1));
+    ok("load", store.load(&plain, now).await);
+    ok("apply", store.apply(&plain, &write, now + 3600, now).await);
+    counts.push(("load + apply, no owner", round_trips(&mut raw).await, 2));
+    ok("touch", store.touch(&plain, now + 3601, now).await);
+    counts.push(("touch, no owner", round_trips(&mut raw).await, 1));
+    let owned = create(&store, owned_data(&owner), now, now + 3600).await;
+    counts.push(("create with owner", round_trips(&mut raw).await, 2));
+    ok("load", store.load(&owned, now).await);
+    ok("apply", store.apply(&owned, &write, now + 3600, now).await);
+    counts.push(("load + apply, owned", round_trips(&mut raw).await, 2));
+    ok("apply", store.apply(&plain, &login, now + 3600, now).await);
+    counts.push(("apply setting the owner", round_trips(&mut raw).await, 2));
+    ok(
+        "apply",
+        store.apply(&owned, &write, now + 99_999, now).await,
+    );
+    counts.push(("apply past the lease", round_trips(&mut raw).await, 3));
+    let listed = ok("owned", store.owned(&owner, now).await);
+    assert_eq!(listed.len(), 2);
+    counts.push(("list of 2", round_trips(&mut raw).await, 3));
+    ok("delete", store.delete(&owned).await);
+    counts.push(("delete, owned", round_trips(&mut raw).await, 2));
+    let bare = create(&store, Map::new(), now, now + 3600).await;
+    round_trips(&mut raw).await;
+    ok("delete", store.delete(&bare).await);
+    counts.push(("delete, no owner", round_trips(&mut raw).await, 1));
+    for (what, got, _) in &counts {
+        eprintln!("[redis-registry] round trips, {what}: {got}");
+    }
+    for (what, got, want) in counts {
+        assert_eq!(got, want, "round trips of {what}");
+    }
 }
