@@ -40,7 +40,7 @@ mod scripts;
 use conn::{Conn, Link, Source};
 
 use fields::{pairs, push_changes, push_data, push_grant, reply_to_record};
-use owners::{member, Action};
+use owners::Action;
 
 use scripts::Scripts;
 
@@ -233,7 +233,7 @@ impl RedisStore {
             create.arg(field).arg(value);
         }
         if let Some(index) = moved.index {
-            let grant = self.grant(index, &member(new_key), expires_at, now).await?;
+            let grant = self.grant(index, new_key, expires_at, now).await?;
             create.arg("o").arg(grant.index).arg("l").arg(grant.lease);
         }
         let stored: i64 = self.eval(&SCRIPTS.create, create).await?;
@@ -403,8 +403,7 @@ impl SessionStore for RedisStore {
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<Created, StoreError> {
         let (expires_at, now) = (record.expires_at, record.created_at);
         let action = Action::of_data(&record.data);
-        let member = member(key);
-        let grant = self.grant_first(action, &member, expires_at, now).await?;
+        let grant = self.grant_first(action, key, expires_at, now).await?;
         let mut cmd = evalsha(&SCRIPTS.create, &self.key(key));
         cmd.arg(record.created_at)
             .arg(record.created_at)
@@ -429,9 +428,9 @@ impl SessionStore for RedisStore {
         expires_at: u64,
         now: u64,
     ) -> Result<Applied, StoreError> {
-        let (name, member) = (self.key(key), member(key));
+        let name = self.key(key);
         let action = Action::of(changes);
-        let grant = self.grant_first(action, &member, expires_at, now).await?;
+        let grant = self.grant_first(action, key, expires_at, now).await?;
         let build = |grant: Option<&owners::Grant>| {
             let mut cmd = evalsha(&SCRIPTS.apply, &name);
             cmd.arg(now).arg(expires_at);
@@ -439,7 +438,7 @@ impl SessionStore for RedisStore {
             cmd
         };
         let times = (expires_at, now);
-        let done = self.write_granted(&SCRIPTS.apply, &member, grant, times, build);
+        let done = self.write_granted(&SCRIPTS.apply, key, grant, times, build);
         Ok(match done.await? {
             1 => Applied::Done,
             2 => Applied::Conflict,
@@ -465,9 +464,9 @@ impl SessionStore for RedisStore {
         }
         // One node holds both keys: one atomic script (after the owner index, if any,
         // holds the new key).
-        let (new_name, member) = (self.key(new), member(new));
+        let new_name = self.key(new);
         let action = Action::of(changes);
-        let grant = self.grant_first(action, &member, expires_at, now).await?;
+        let grant = self.grant_first(action, new, expires_at, now).await?;
         let build = |grant: Option<&owners::Grant>| {
             let mut cmd = redis::cmd("EVALSHA");
             cmd.arg(SCRIPTS.renew.get_hash())
@@ -479,7 +478,7 @@ impl SessionStore for RedisStore {
             cmd
         };
         let times = (expires_at, now);
-        let done = self.write_granted(&SCRIPTS.renew, &member, grant, times, build);
+        let done = self.write_granted(&SCRIPTS.renew, new, grant, times, build);
         Ok(match done.await? {
             1 => Ok(Applied::Done),
             2 => Err(Created::Collision),
@@ -494,7 +493,7 @@ impl SessionStore for RedisStore {
         expires_at: u64,
         now: u64,
     ) -> Result<Applied, StoreError> {
-        let (name, member) = (self.key(key), member(key));
+        let name = self.key(key);
         let build = |grant: Option<&owners::Grant>| {
             let mut cmd = evalsha(&SCRIPTS.touch, &name);
             cmd.arg(now).arg(expires_at);
@@ -502,7 +501,7 @@ impl SessionStore for RedisStore {
             cmd
         };
         let times = (expires_at, now);
-        let done = self.write_granted(&SCRIPTS.touch, &member, None, times, build);
+        let done = self.write_granted(&SCRIPTS.touch, key, None, times, build);
         Ok(if done.await? == 1 {
             Applied::Done
         } else {

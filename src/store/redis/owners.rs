@@ -148,17 +148,17 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 impl RedisStore {
-    /// Raises the lease of `member` in `index` to cover `expires_at`.
+    /// Raises the lease of `key` in `index` to cover `expires_at`.
     pub(super) async fn grant(
         &self,
         index: String,
-        member: &str,
+        key: &StoreKey,
         expires_at: u64,
         now: u64,
     ) -> Result<Grant, StoreError> {
         let lease = lease(expires_at, now);
         let mut cmd = evalsha(&SCRIPTS.grant, &index);
-        cmd.arg(member).arg(lease);
+        cmd.arg(member(key)).arg(lease);
         let _: i64 = self.eval(&SCRIPTS.grant, cmd).await?;
         Ok(Grant { index, lease })
     }
@@ -167,26 +167,26 @@ impl RedisStore {
     pub(super) async fn grant_first(
         &self,
         action: Action<'_>,
-        member: &str,
+        key: &StoreKey,
         expires_at: u64,
         now: u64,
     ) -> Result<Option<Grant>, StoreError> {
         match action {
             Action::Set(owner) => {
                 let index = index_key(&self.options.prefix, owner);
-                Ok(Some(self.grant(index, member, expires_at, now).await?))
+                Ok(Some(self.grant(index, key, expires_at, now).await?))
             }
             Action::Keep | Action::Drop => Ok(None),
         }
     }
 
     /// Runs a write whose script may answer with the name of an index that must first
-    /// cover the written key (`member`): raises the lease there and sends the write again.
+    /// cover the written `key`: raises the lease there and sends the write again.
     /// `build` makes the command for a grant; the answer is the script's number.
     pub(super) async fn write_granted(
         &self,
         script: &'static redis::Script,
-        member: &str,
+        key: &StoreKey,
         mut grant: Option<Grant>,
         (expires_at, now): (u64, u64),
         build: impl Fn(Option<&Grant>) -> redis::Cmd,
@@ -197,7 +197,7 @@ impl RedisStore {
                 redis::Value::Int(done) => return Ok(done),
                 redis::Value::BulkString(index) => {
                     let index = self.our_index(index)?;
-                    grant = Some(self.grant(index, member, expires_at, now).await?);
+                    grant = Some(self.grant(index, key, expires_at, now).await?);
                 }
                 _ => {
                     return Err(StoreError::Corrupt(

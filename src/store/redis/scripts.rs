@@ -134,16 +134,19 @@ fn changes() -> String {
 fn owner(grant: usize, action: Option<usize>, moves: bool) -> String {
     let lease = grant + 1;
     let act = action.map_or_else(|| "''".to_owned(), |a| format!("ARGV[{a}]"));
-    // A renew moves the record to a new key: only a grant for that key covers it.
+    // A renew moves the record to a new key: only a grant for that key covers it, and
+    // its lease replaces the old key's.
     let (take, uncovered) = if moves {
-        ("l = ARGV[{lease}]", format!("o ~= ARGV[{grant}] or "))
+        (
+            format!("l = ARGV[{lease}]"),
+            format!("o ~= ARGV[{grant}] or "),
+        )
     } else {
         (
-            "if tonumber(ARGV[{lease}]) > tonumber(l or '0') then l = ARGV[{lease}] end",
+            format!("if tonumber(ARGV[{lease}]) > tonumber(l or '0') then l = ARGV[{lease}] end"),
             String::new(),
         )
     };
-    let take = take.replace("{lease}", &lease.to_string());
     format!(
         "local o, l = m[3], m[4]
 local act = {act}
