@@ -30,7 +30,7 @@
 //! `SESSION_OWNER=username` makes a login own its session (server-side stores), so
 //! `GET /sessions` lists the user's sessions as JSON (`handle`, `created`, `last_seen`,
 //! `expires`, `current`, `labels`) and `POST /sessions/revoke` ends one (form `handle`)
-//! or all the others (`all_but_current=1`). The Redis store has no registry yet.
+//! or all the others (`all_but_current=1`), on every store but Flask-Session's.
 //!
 //! `GET /metrics` serves flagon's metrics (`flagon::telemetry`) as Prometheus text, and
 //! `RUST_LOG` filters the traces on stderr (`RUST_LOG=flagon=debug` shows why each

@@ -10,7 +10,10 @@
 //! registry adds nothing to either, as the owner is an ordinary value written at login);
 //! a login's store work (create) without and with the owner and a label; the cookie-mode
 //! "not before" check (one load of a one-field record); and `Registry::list` of a user
-//! with three sessions.
+//! with three sessions. On Redis a login with an owner also writes the owner's index
+//! first (one round trip more), and a request on an owned session does too about once
+//! per idle lifetime, when its lease there runs out (not measured here: see the
+//! `redis_owner_index_round_trips` test for every round trip the index costs).
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -40,7 +40,16 @@
 //! [`PostgresStore`](crate::store::postgres::PostgresStore) query the owner's value rows
 //! through an index, kept in the same transactions as every write, so the index cannot
 //! disagree with the sessions, and an expired session drops out of the list at once
-//! (the sweeper only reclaims its rows). The Redis store does not implement it yet.
+//! (the sweeper only reclaims its rows).
+//! [`RedisStore`](crate::store::redis::RedisStore), on one node and on a Cluster, keeps a
+//! sorted set per owner (its key a hash of the owner, under the store's prefix). A
+//! Cluster cannot write it in the same step as the session, so it is kept a superset:
+//! a session enters it before the write that makes it the owner's, and leaves it only
+//! once deleted or past a lease that outlasts its expiry; listing loads each session and
+//! keeps the live ones that hold the owner. An expired session drops out of the list at
+//! once and out of the index without a sweep. A request on a session without an owner
+//! costs nothing more; see `docs/stores.md` for the rest of the cost.
+//! The Flask-Session store has no registry (its records are Flask's).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -134,7 +143,8 @@ pub struct SessionInfo {
 
 /// A store that can find the live sessions of an owner.
 ///
-/// Implemented by flagon's memory, SQLite and PostgreSQL stores. A store implements it by
+/// Implemented by flagon's memory, SQLite, PostgreSQL and Redis (one node or Cluster)
+/// stores. A store implements it by
 /// returning every live record (`expires_at > now`) whose data holds [`OWNER_KEY`] equal
 /// to `owner`, with its key; the conformance suite's `registry` checks prove it. Ending
 /// sessions goes through [`SessionStore::delete`], so no extra write path is needed.

@@ -360,8 +360,8 @@ impl SessionStore for AnyStore {
     }
 }
 
-/// The registry of the store inside. The Redis store has none yet: listing or revoking on
-/// it is a [`StoreError::Backend`] saying so.
+/// The registry of the store inside. The Flask-Session store has none (its records are
+/// Flask's): listing or revoking on it is a [`StoreError::Backend`] saying so.
 impl crate::registry::SessionRegistry for AnyStore {
     async fn owned(&self, owner: &str, now: u64) -> Result<Vec<(StoreKey, Record)>, StoreError> {
         let _ = (owner, now);
@@ -371,9 +371,7 @@ impl crate::registry::SessionRegistry for AnyStore {
             #[cfg(feature = "sqlite")]
             AnyStore::Sqlite(store) => store.owned(owner, now).await,
             #[cfg(feature = "redis")]
-            AnyStore::Redis(_) => Err(StoreError::Backend(
-                "the Redis store does not implement the session registry yet".into(),
-            )),
+            AnyStore::Redis(store) => store.owned(owner, now).await,
             #[cfg(feature = "flask-session")]
             AnyStore::FlaskSession(_) => Err(StoreError::Backend(
                 "the Flask-Session store does not implement the session registry".into(),

@@ -6,6 +6,10 @@
 //! concurrent requests. Expiry is checked on every read and enforced by a TTL, so Redis
 //! drops expired sessions itself and [`SessionStore::sweep`] has nothing to do.
 //!
+//! A session with an owner is also listed in its owner's index, a sorted set in a slot of
+//! its own, for the [`SessionRegistry`](crate::registry::SessionRegistry); see `owners`
+//! for how it stays a superset of the owner's live sessions without a cross-slot script.
+//!
 //! `renew` moves a session between two keys. On one node that is one atomic script. A
 //! Cluster may place the two keys on two nodes, so there it takes three steps: seal the
 //! old record (it answers as gone from then on), create the new one if the key is free,
@@ -30,11 +34,13 @@ use crate::id::StoreKey;
 
 pub(in crate::store) mod conn;
 pub(crate) mod fields;
+mod owners;
 mod scripts;
 
 use conn::{Conn, Link, Source};
 
-use fields::{pairs, push_changes, push_data, reply_to_record};
+use fields::{pairs, push_changes, push_data, push_grant, reply_to_record};
+use owners::Action;
 
 use scripts::Scripts;
 
@@ -46,7 +52,8 @@ pub struct RedisOptions {
     pub deadline: Duration,
     /// Text put before every session key (default `flagon:`); the key is
     /// `PREFIX{HEX}`, the braces being the Cluster hash tag, so the prefix itself may not
-    /// contain braces. Keep application keys out of this namespace.
+    /// contain braces. Owner indexes of the session registry are `PREFIX{owner:HASH}`.
+    /// Keep application keys out of this namespace.
     pub prefix: String,
 }
 
@@ -188,22 +195,24 @@ impl RedisStore {
 
     /// Renew on a Cluster, where the two keys may live on two nodes: seal the old record
     /// with a token, create the new one, delete the old one. Each step is safe to resend
-    /// (see `scripts`), and the token is the new key, unique to this attempt.
+    /// (see `scripts`), and the token is the new key, unique to this attempt. An owned
+    /// record's new key goes into its owner index before the record is created.
     async fn renew_steps(
         &self,
         old: &str,
-        new: &str,
+        new_key: &StoreKey,
         changes: &Changes,
         expires_at: u64,
         now: u64,
     ) -> Result<Result<Applied, Created>, StoreError> {
+        let new = &self.key(new_key);
         let mut seal = evalsha(&SCRIPTS.seal, old);
         seal.arg(now).arg(new);
         let fields: Vec<String> = self.eval(&SCRIPTS.seal, seal).await?;
         if fields.is_empty() {
             return Ok(Ok(Applied::Gone));
         }
-        let mut fields: HashMap<String, String> = pairs(fields);
+        let fields: HashMap<String, String> = pairs(fields);
         let stale = changes.expect.iter().any(|(name, value)| {
             let stored = fields.get(&format!("v:{name}"));
             stored.map(String::as_str) != value.as_ref().map(encode_value).as_deref()
@@ -213,19 +222,19 @@ impl RedisStore {
             self.unseal(old, new).await?;
             return Ok(Ok(Applied::Conflict));
         }
-        let created_at = fields.remove("c").unwrap_or_else(|| now.to_string());
-        fields.retain(|f, _| f.starts_with("v:") && !changes.clear);
-        for (name, value) in &changes.set {
-            let field = format!("v:{name}");
-            match value {
-                Some(value) => fields.insert(field, encode_value(value)),
-                None => fields.remove(&field),
-            };
-        }
+        let moved = self.moved(fields, changes, now)?;
         let mut create = evalsha(&SCRIPTS.create, new);
-        create.arg(now).arg(created_at).arg(expires_at).arg(old);
-        for (field, value) in fields {
+        create
+            .arg(now)
+            .arg(moved.created_at)
+            .arg(expires_at)
+            .arg(old);
+        for (field, value) in moved.fields {
             create.arg(field).arg(value);
+        }
+        if let Some(index) = moved.index {
+            let grant = self.grant(index, new_key, expires_at, now).await?;
+            create.arg("o").arg(grant.index).arg("l").arg(grant.lease);
         }
         let stored: i64 = self.eval(&SCRIPTS.create, create).await?;
         if stored == 0 {
@@ -234,6 +243,37 @@ impl RedisStore {
         }
         self.del(old).await?;
         Ok(Ok(Applied::Done))
+    }
+
+    /// What a Cluster renew writes under the new key, from the sealed `fields`.
+    fn moved(
+        &self,
+        mut fields: HashMap<String, String>,
+        changes: &Changes,
+        now: u64,
+    ) -> Result<Moved, StoreError> {
+        let created_at = fields.remove("c").unwrap_or_else(|| now.to_string());
+        let index = match Action::of(changes) {
+            Action::Set(owner) => Some(owners::index_key(&self.options.prefix, owner)),
+            Action::Keep => match fields.remove("o") {
+                Some(index) => Some(self.our_index(index.into_bytes())?),
+                None => None,
+            },
+            Action::Drop => None,
+        };
+        fields.retain(|f, _| f.starts_with("v:") && !changes.clear);
+        for (name, value) in &changes.set {
+            let field = format!("v:{name}");
+            match value {
+                Some(value) => fields.insert(field, encode_value(value)),
+                None => fields.remove(&field),
+            };
+        }
+        Ok(Moved {
+            created_at,
+            fields,
+            index,
+        })
     }
 
     /// Undoes a seal made with the token `new`.
@@ -254,6 +294,30 @@ impl RedisStore {
             .await
             .map(|_| ())
     }
+}
+
+/// The record a Cluster renew creates under the new key.
+struct Moved {
+    /// The old record's created_at.
+    created_at: String,
+    /// Its value fields (`v:NAME`) with the renew's changes applied.
+    fields: HashMap<String, String>,
+    /// The owner index it belongs in, if any.
+    index: Option<String>,
+}
+
+/// `HGETALL name` on `link` within `deadline`: a session hash as Redis sent it.
+async fn hgetall(
+    link: &Arc<Link>,
+    deadline: Duration,
+    name: String,
+) -> Result<redis::Value, StoreError> {
+    let mut cmd = redis::cmd("HGETALL");
+    cmd.arg(name);
+    link.run(deadline, |mut conn| async move {
+        cmd.query_async(&mut conn).await.map_err(backend)
+    })
+    .await
 }
 
 /// A self-replacing multiplexed connection to one node (`redis://…` URL).
@@ -331,24 +395,24 @@ pub(in crate::store) async fn within<T>(
 
 impl SessionStore for RedisStore {
     async fn load(&self, key: &StoreKey, now: u64) -> Result<Option<Record>, StoreError> {
-        let mut cmd = redis::cmd("HGETALL");
-        cmd.arg(self.key(key));
-        let reply: redis::Value = self
-            .link
-            .run(self.options.deadline, |mut conn| async move {
-                cmd.query_async(&mut conn).await.map_err(backend)
-            })
-            .await?;
+        let reply = hgetall(&self.link, self.options.deadline, self.key(key)).await?;
         reply_to_record(reply, now)
     }
 
+    /// A record with an owner goes into its owner index first (one round trip more).
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<Created, StoreError> {
+        let (expires_at, now) = (record.expires_at, record.created_at);
+        let action = Action::of_data(&record.data);
+        let grant = self.grant_first(action, key, expires_at, now).await?;
         let mut cmd = evalsha(&SCRIPTS.create, &self.key(key));
         cmd.arg(record.created_at)
             .arg(record.created_at)
             .arg(record.expires_at)
             .arg(nonce());
         push_data(&mut cmd, &record.data);
+        if let Some(grant) = grant {
+            cmd.arg("o").arg(grant.index).arg("l").arg(grant.lease);
+        }
         let stored: i64 = self.eval(&SCRIPTS.create, cmd).await?;
         Ok(if stored == 1 {
             Created::Stored
@@ -364,11 +428,18 @@ impl SessionStore for RedisStore {
         expires_at: u64,
         now: u64,
     ) -> Result<Applied, StoreError> {
-        let mut cmd = evalsha(&SCRIPTS.apply, &self.key(key));
-        cmd.arg(now).arg(expires_at);
-        push_changes(&mut cmd, changes);
-        let done: i64 = self.eval(&SCRIPTS.apply, cmd).await?;
-        Ok(match done {
+        let name = self.key(key);
+        let action = Action::of(changes);
+        let grant = self.grant_first(action, key, expires_at, now).await?;
+        let build = |grant: Option<&owners::Grant>| {
+            let mut cmd = evalsha(&SCRIPTS.apply, &name);
+            cmd.arg(now).arg(expires_at);
+            push_changes(&mut cmd, changes, grant, action.word());
+            cmd
+        };
+        let times = (expires_at, now);
+        let done = self.write_granted(&SCRIPTS.apply, key, grant, times, build);
+        Ok(match done.await? {
             1 => Applied::Done,
             2 => Applied::Conflict,
             _ => Applied::Gone,
@@ -386,27 +457,34 @@ impl SessionStore for RedisStore {
         if old == new {
             return Ok(Err(Created::Collision));
         }
-        let (old, new) = (self.key(old), self.key(new));
-        if let Source::Single(..) = self.link.source() {
-            // One node holds both keys: one atomic script.
+        let old_name = self.key(old);
+        if let Source::Cluster(_) = self.link.source() {
+            let steps = self.renew_steps(&old_name, new, changes, expires_at, now);
+            return within(self.options.deadline * 3, steps).await;
+        }
+        // One node holds both keys: one atomic script (after the owner index, if any,
+        // holds the new key).
+        let new_name = self.key(new);
+        let action = Action::of(changes);
+        let grant = self.grant_first(action, new, expires_at, now).await?;
+        let build = |grant: Option<&owners::Grant>| {
             let mut cmd = redis::cmd("EVALSHA");
             cmd.arg(SCRIPTS.renew.get_hash())
                 .arg(2)
-                .arg(&old)
-                .arg(&new)
-                .arg(now)
-                .arg(expires_at);
-            push_changes(&mut cmd, changes);
-            let done: i64 = self.eval(&SCRIPTS.renew, cmd).await?;
-            return Ok(match done {
-                1 => Ok(Applied::Done),
-                2 => Err(Created::Collision),
-                3 => Ok(Applied::Conflict),
-                _ => Ok(Applied::Gone),
-            });
-        }
-        let steps = self.renew_steps(&old, &new, changes, expires_at, now);
-        within(self.options.deadline * 3, steps).await
+                .arg(&old_name)
+                .arg(&new_name);
+            cmd.arg(now).arg(expires_at);
+            push_changes(&mut cmd, changes, grant, action.word());
+            cmd
+        };
+        let times = (expires_at, now);
+        let done = self.write_granted(&SCRIPTS.renew, new, grant, times, build);
+        Ok(match done.await? {
+            1 => Ok(Applied::Done),
+            2 => Err(Created::Collision),
+            3 => Ok(Applied::Conflict),
+            _ => Ok(Applied::Gone),
+        })
     }
 
     async fn touch(
@@ -415,18 +493,31 @@ impl SessionStore for RedisStore {
         expires_at: u64,
         now: u64,
     ) -> Result<Applied, StoreError> {
-        let mut cmd = evalsha(&SCRIPTS.touch, &self.key(key));
-        cmd.arg(now).arg(expires_at);
-        let done: i64 = self.eval(&SCRIPTS.touch, cmd).await?;
-        Ok(if done == 1 {
+        let name = self.key(key);
+        let build = |grant: Option<&owners::Grant>| {
+            let mut cmd = evalsha(&SCRIPTS.touch, &name);
+            cmd.arg(now).arg(expires_at);
+            push_grant(&mut cmd, grant);
+            cmd
+        };
+        let times = (expires_at, now);
+        let done = self.write_granted(&SCRIPTS.touch, key, None, times, build);
+        Ok(if done.await? == 1 {
             Applied::Done
         } else {
             Applied::Gone
         })
     }
 
+    /// One script that also names the record's owner index; a second round trip then
+    /// drops the key from it (only for a session that had an owner).
     async fn delete(&self, key: &StoreKey) -> Result<(), StoreError> {
-        self.del(&self.key(key)).await
+        let cmd = evalsha(&SCRIPTS.delete, &self.key(key));
+        let index: Option<Vec<u8>> = self.eval(&SCRIPTS.delete, cmd).await?;
+        if let Some(index) = index {
+            self.forget(index, key).await;
+        }
+        Ok(())
     }
 
     fn kind(&self) -> &'static str {

@@ -200,6 +200,38 @@ async fn postgres_store_lists_and_revokes_a_users_sessions() {
 
 /// Cookie sessions: "log out everywhere" through a per-owner "not before" time kept in
 /// `store`, checked on every request that carries an owner.
+#[cfg(feature = "redis")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_store_lists_and_revokes_a_users_sessions() {
+    use flagon::store::redis::{RedisOptions, RedisStore};
+    let prefix = format!("flagon-reg-{}:", crate::stores::run_id());
+    let options = RedisOptions::default().prefix(prefix);
+    let store = match RedisStore::connect_with("redis://127.0.0.1:6379", options).await {
+        Ok(store) => store,
+        Err(e) => {
+            crate::stores::skip_or_fail("Redis on 127.0.0.1:6379", &e);
+            return;
+        }
+    };
+    three_devices_then_revoke(app(Arc::new(store))).await;
+}
+
+#[cfg(feature = "redis")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_store_lists_and_revokes_a_users_sessions() {
+    use flagon::store::redis::{RedisOptions, RedisStore};
+    if !crate::support::redis_server::available() {
+        return crate::stores::skip_or_fail("redis-server", &"not installed");
+    }
+    let cluster = crate::support::redis_cluster::RedisCluster::start();
+    let options =
+        RedisOptions::default().prefix(format!("flagon-reg-{}:", crate::stores::run_id()));
+    let store = RedisStore::connect_cluster_with(&cluster.seeds(), options)
+        .await
+        .expect("connect to the test's cluster");
+    three_devices_then_revoke(app(Arc::new(store))).await;
+}
+
 async fn cookie_sessions_log_out_everywhere<S: flagon::store::SessionStore + Clone>(store: S) {
     // Real time and a short lifetime, so the records left in Redis expire within a minute.
     let clock = crate::scenarios::TestClock::at(flagon::store::conformance::unix_now());

@@ -21,6 +21,8 @@ pub(crate) mod outage;
 mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "redis")]
+mod redis_registry;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 

@@ -8,18 +8,22 @@ use std::collections::HashMap;
 
 use redis::{Cmd, Value as RedisValue};
 
+use super::owners::Grant;
 use crate::store::codec::{decode_value, encode_value};
 use crate::store::{Changes, Record, StoreError};
 use crate::value::Map;
 
 /// Appends a change set to a script call: clear flag, count of sets, count of
-/// expectations, field/value pairs, expected field/value pairs (an empty value: the
-/// field is absent), removals (the layout of the APPLY script).
-pub(super) fn push_changes(cmd: &mut Cmd, changes: &Changes) {
+/// expectations, the owner index grant (index name and lease, or an empty name) and owner
+/// action, field/value pairs, expected field/value pairs (an empty value: the field is
+/// absent), removals (the layout of the APPLY script).
+pub(super) fn push_changes(cmd: &mut Cmd, changes: &Changes, grant: Option<&Grant>, action: &str) {
     let sets = changes.set.values().filter(|v| v.is_some()).count();
     cmd.arg(if changes.clear { "1" } else { "0" })
         .arg(sets)
         .arg(changes.expect.len());
+    push_grant(cmd, grant);
+    cmd.arg(action);
     let mut field = String::new();
     for (name, value) in &changes.set {
         if let Some(value) = value {
@@ -36,6 +40,14 @@ pub(super) fn push_changes(cmd: &mut Cmd, changes: &Changes) {
             cmd.arg(field_name(&mut field, name));
         }
     }
+}
+
+/// Appends an owner index grant: its index name and lease, or `""` and 0 for none.
+pub(super) fn push_grant(cmd: &mut Cmd, grant: Option<&Grant>) {
+    match grant {
+        Some(grant) => cmd.arg(&grant.index).arg(grant.lease),
+        None => cmd.arg("").arg(0),
+    };
 }
 
 /// Appends a whole map as field/value pairs (the tail of the CREATE script's arguments).
@@ -228,13 +240,23 @@ mod tests {
         changes.expect.insert("n".into(), Some(Value::Int(7)));
         changes.expect.insert("gone".into(), None);
         let mut cmd = redis::cmd("EVALSHA");
-        push_changes(&mut cmd, &changes);
+        push_changes(&mut cmd, &changes, None, "drop");
         assert_eq!(
             args(&cmd),
             [
-                "EVALSHA", "1", "2", "2", "v:a", "1", "v:c", "\"x\"", "v:gone", "", "v:n", "7",
-                "v:b"
+                "EVALSHA", "1", "2", "2", "", "0", "drop", "v:a", "1", "v:c", "\"x\"", "v:gone",
+                "", "v:n", "7", "v:b"
             ]
+        );
+        let grant = Grant {
+            index: "p{owner:ab}".to_owned(),
+            lease: 99,
+        };
+        let mut cmd = redis::cmd("EVALSHA");
+        push_changes(&mut cmd, &Changes::default(), Some(&grant), "set");
+        assert_eq!(
+            args(&cmd),
+            ["EVALSHA", "0", "0", "0", "p{owner:ab}", "99", "set"]
         );
     }
 }

@@ -7,6 +7,15 @@
 //! `e`, so Redis removes expired sessions by itself. The braces make the whole key one
 //! hash tag, so a script touches one key in one Cluster slot.
 //!
+//! A session with an owner also has field `o`, the name of its owner's index (a sorted set
+//! `PREFIX{owner:HASH}` of store keys, see `owners`), and `l`, its lease: the score under
+//! which that index is known to hold this key. Scripts keep `e <= l`: a write that would
+//! move `e` past `l` (or, in a renew, move the record to a key the index does not hold
+//! yet) writes nothing and returns the index name instead, so the client can raise the
+//! lease in the index first and send the write again with that grant. The index lives in
+//! another Cluster slot, so no script touches it; this order is what keeps the index a
+//! superset of the owner's live sessions.
+//!
 //! Every script keeps the invariant *TTL = `e`*: whatever sets `e` also runs `EXPIREAT`
 //! with the same value. So a write whose new expiry equals the stored `e` (the common
 //! case: expiries move in whole seconds, and most requests fall in the same second as the
@@ -53,12 +62,12 @@ end
 return 1
 ";
 
-/// Binds `k` to KEYS[1] and `e` to its stored expiry, or returns `gone` unless the hash
-/// is a live, unsealed session at time ARGV[1].
+/// Binds `k` to KEYS[1], `e` to its stored expiry and `m` to its `e`, `s`, `o`, `l`
+/// fields, or returns `gone` unless the hash is a live, unsealed session at time ARGV[1].
 fn live(gone: &str) -> String {
     format!(
         "local k = KEYS[1]
-local m = redis.call('HMGET', k, 'e', 's')
+local m = redis.call('HMGET', k, 'e', 's', 'o', 'l')
 if not m[1] or m[2] or tonumber(m[1]) <= tonumber(ARGV[1]) then return {gone} end
 local e = m[1]
 "
@@ -90,7 +99,7 @@ return 1
 /// last set pair, and `elast`, of the last expected pair.
 fn expect(conflict: &str) -> String {
     format!(
-        "local last = 5 + 2 * tonumber(ARGV[4])
+        "local last = 8 + 2 * tonumber(ARGV[4])
 local elast = last + 2 * tonumber(ARGV[5])
 for i = last + 1, elast, 2 do
   if (redis.call('HGET', k, ARGV[i]) or '') ~= ARGV[i + 1] then return {conflict} end
@@ -100,10 +109,11 @@ end
 }
 
 /// The change set of ARGV (clear flag, counts, pairs, expectations, removals) applied to
-/// the hash `k`, then the expiry; needs `k`, `e`, `last` and `elast` bound. Returns 1.
+/// the hash `k`, then the owner fields and the expiry; needs `k`, `e`, `m`, `o`, `l`,
+/// `last` and `elast` bound. Returns 1.
 fn changes() -> String {
     let clear = batch("HDEL", "gone", "1", "#gone");
-    let sets = batch("HSET", "ARGV", "6", "last");
+    let sets = batch("HSET", "ARGV", "9", "last");
     let removes = batch("HDEL", "ARGV", "elast + 1", "#ARGV");
     format!(
         "if ARGV[3] == '1' then
@@ -112,36 +122,91 @@ fn changes() -> String {
     if string.sub(f, 1, 2) == 'v:' then gone[#gone + 1] = f end
   end
   {clear}end
-{sets}{removes}{EXPIRE}"
+{sets}{removes}{OWNER_WRITE}{EXPIRE}"
     )
 }
 
-/// KEYS[1]; ARGV: now, expires_at, clear ('1' or '0'), n, m, then n field/value pairs,
-/// then m expected field/value pairs, then fields to remove up to the end.
-/// 1 = done, 0 = gone, 2 = an expected field changed (nothing written).
-fn apply() -> String {
-    format!("{}{}{}", live("0"), expect("2"), changes())
+/// Decides the record's owner index `o` and lease `l` after this write, from the stored
+/// ones (`m[3]`, `m[4]`), the write's grant (ARGV[`grant`]: an index that now holds the
+/// written key at score ARGV[`grant` + 1]) and its owner action (ARGV[`action`]: `set`
+/// to the granted index, `drop`, or empty). Writes nothing; returns the index name when
+/// the write would move the key or its expiry where the index does not cover it.
+fn owner(grant: usize, action: Option<usize>, moves: bool) -> String {
+    let lease = grant + 1;
+    let act = action.map_or_else(|| "''".to_owned(), |a| format!("ARGV[{a}]"));
+    // A renew moves the record to a new key: only a grant for that key covers it, and
+    // its lease replaces the old key's.
+    let (take, uncovered) = if moves {
+        (
+            format!("l = ARGV[{lease}]"),
+            format!("o ~= ARGV[{grant}] or "),
+        )
+    } else {
+        (
+            format!("if tonumber(ARGV[{lease}]) > tonumber(l or '0') then l = ARGV[{lease}] end"),
+            String::new(),
+        )
+    };
+    format!(
+        "local o, l = m[3], m[4]
+local act = {act}
+if act == 'set' then o, l = ARGV[{grant}], ARGV[{lease}]
+elseif act == 'drop' then o = false
+elseif o and o == ARGV[{grant}] then {take} end
+if o and ({uncovered}tonumber(ARGV[2]) > tonumber(l or '0')) then return o end
+"
+    )
 }
 
-/// Renew on one node, in one atomic step: KEYS[1] old, KEYS[2] new; ARGV as APPLY.
-/// 1 = done, 0 = the old record is gone, 2 = a live record holds the new key,
-/// 3 = an expected field changed (nothing written).
+/// Stores the owner fields `o` and `l` decided by [`owner`], if they changed.
+const OWNER_WRITE: &str = r"
+if o then
+  if o ~= m[3] or l ~= m[4] then redis.call('HSET', k, 'o', o, 'l', l) end
+elseif m[3] then
+  redis.call('HDEL', k, 'o', 'l')
+end
+";
+
+/// KEYS[1]; ARGV: now, expires_at, clear ('1' or '0'), n, m, grant index, grant lease,
+/// owner action, then n field/value pairs, then m expected field/value pairs, then fields
+/// to remove up to the end. 1 = done, 0 = gone, 2 = an expected field changed, an index
+/// name = the write needs a grant on that index (nothing written in either case).
+fn apply() -> String {
+    format!(
+        "{}{}{}{}",
+        live("0"),
+        expect("2"),
+        owner(6, Some(8), false),
+        changes()
+    )
+}
+
+/// Renew on one node, in one atomic step: KEYS[1] old, KEYS[2] new; ARGV as APPLY, the
+/// grant being for the new key. 1 = done, 0 = the old record is gone, 2 = a live record
+/// holds the new key, 3 = an expected field changed, an index name = an owned record
+/// needs a grant for the new key on that index (nothing written but in case 1).
 fn renew() -> String {
     format!(
-        "{}{}local o = redis.call('HGET', KEYS[2], 'e')
-if o and tonumber(o) > tonumber(ARGV[1]) then return 2 end
+        "{}{}{}local n = redis.call('HGET', KEYS[2], 'e')
+if n and tonumber(n) > tonumber(ARGV[1]) then return 2 end
 redis.call('RENAME', k, KEYS[2])
 k = KEYS[2]
 {}",
         live("0"),
         expect("3"),
+        owner(6, Some(8), true),
         changes()
     )
 }
 
-/// KEYS[1]; ARGV: now, expires_at. 1 = done, 0 = gone.
+/// KEYS[1]; ARGV: now, expires_at, grant index, grant lease. 1 = done, 0 = gone, an
+/// index name = the new expiry needs a grant on that index (nothing written).
 fn touch() -> String {
-    format!("{}{EXPIRE}", live("0"))
+    format!(
+        "{}{}{OWNER_WRITE}{EXPIRE}",
+        live("0"),
+        owner(3, None, false)
+    )
 }
 
 /// Cluster renew, step 1, on the old key. KEYS[1]; ARGV: now, token.
@@ -163,6 +228,35 @@ if redis.call('HGET', KEYS[1], 's') == ARGV[1] then return redis.call('HDEL', KE
 return 0
 ";
 
+/// Delete, keeping the owner index tidy. KEYS[1]; returns the owner index `o` of the
+/// deleted record (nil if none), so the client can drop the key from it: the key is dead
+/// for good, as nothing writes into a deleted record.
+const DELETE: &str = r"
+local o = redis.call('HGET', KEYS[1], 'o')
+redis.call('DEL', KEYS[1])
+return o
+";
+
+/// Owner index: record that it holds a key until at least the lease. KEYS[1] the index;
+/// ARGV: member (store key in hex), lease. A score only grows, and the index expires
+/// with its highest score, so an entry outlives the record it stands for. Safe to
+/// resend. (No `ZADD GT` or `EXPIRETIME`: they would need Redis 6.2 and 7.0.)
+const GRANT: &str = r"
+local k = KEYS[1]
+local s = redis.call('ZSCORE', k, ARGV[1])
+if not s or tonumber(s) < tonumber(ARGV[2]) then redis.call('ZADD', k, ARGV[2], ARGV[1]) end
+local top = redis.call('ZRANGE', k, -1, -1, 'WITHSCORES')
+redis.call('EXPIREAT', k, top[2])
+return 1
+";
+
+/// Owner index: drop the entries whose lease has passed (their records expired by then),
+/// and return the rest. KEYS[1] the index; ARGV: now.
+const LIST: &str = r"
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+return redis.call('ZRANGE', KEYS[1], 0, -1)
+";
+
 /// The scripts, hashed once.
 pub(super) struct Scripts {
     pub(super) create: redis::Script,
@@ -171,6 +265,9 @@ pub(super) struct Scripts {
     pub(super) renew: redis::Script,
     pub(super) seal: redis::Script,
     pub(super) unseal: redis::Script,
+    pub(super) delete: redis::Script,
+    pub(super) grant: redis::Script,
+    pub(super) list: redis::Script,
 }
 
 impl Scripts {
@@ -182,11 +279,14 @@ impl Scripts {
             renew: redis::Script::new(&renew()),
             seal: redis::Script::new(SEAL),
             unseal: redis::Script::new(UNSEAL),
+            delete: redis::Script::new(DELETE),
+            grant: redis::Script::new(GRANT),
+            list: redis::Script::new(LIST),
         }
     }
 
     /// Every script, to load them all up front.
-    pub(super) fn all(&self) -> [&redis::Script; 6] {
+    pub(super) fn all(&self) -> [&redis::Script; 9] {
         [
             &self.create,
             &self.apply,
@@ -194,6 +294,9 @@ impl Scripts {
             &self.renew,
             &self.seal,
             &self.unseal,
+            &self.delete,
+            &self.grant,
+            &self.list,
         ]
     }
 }

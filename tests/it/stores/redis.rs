@@ -46,6 +46,30 @@ async fn redis_cluster_store_passes_conformance() {
     super::check_report("redis-cluster", &report);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_store_passes_registry_conformance() {
+    let store = match RedisStore::connect_with(LOCAL, options()).await {
+        Ok(store) => store,
+        Err(e) => return super::skip_or_fail("Redis on 127.0.0.1:6379", &e),
+    };
+    let report = conformance::run_registry(Arc::new(store)).await;
+    super::check_registry_report("redis", &report);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_cluster_store_passes_registry_conformance() {
+    if !redis_server::available() {
+        return super::skip_or_fail("redis-server", &"not installed");
+    }
+    let cluster = RedisCluster::start();
+    eprintln!("[redis-cluster] nodes on ports {:?}", cluster.ports());
+    let store = RedisStore::connect_cluster_with(&cluster.seeds(), options())
+        .await
+        .expect("connect to the test's cluster");
+    let report = conformance::run_registry(Arc::new(store)).await;
+    super::check_registry_report("redis-cluster", &report);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_keys_are_hashed_and_carry_a_ttl() {
     let client = redis::Client::open(LOCAL).expect("client");
