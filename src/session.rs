@@ -5,7 +5,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::engine::Shared;
 use crate::error::SessionError;
 use crate::registry::{SessionHandle, LABELS_KEY, OWNER_KEY, SINCE_KEY};
 use crate::store::Changes;
@@ -27,6 +26,17 @@ pub(crate) enum Lifecycle {
     Renew,
     /// End the session: delete it and its cookie.
     Purge,
+}
+
+/// What the layer that opened a session lends it: its clock, and the size check of
+/// [`Session::check_size`]. The engine implements it, so a session never needs to know
+/// the engine (which knows sessions).
+pub(crate) trait Host: Send + Sync {
+    /// Now, by the layer's clock (Unix seconds).
+    fn now(&self) -> u64;
+    /// The length of the `Set-Cookie` value `state` would get now, and the limit; `None`
+    /// when the session is kept in a store (its cookie holds only an id).
+    fn cookie_size(&self, state: &State) -> Option<(usize, usize)>;
 }
 
 /// The state behind a [`Session`] handle, read by the engine when the response is ready.
@@ -160,8 +170,9 @@ impl State {
 #[derive(Clone)]
 pub struct Session {
     state: Arc<Mutex<State>>,
-    /// The layer's configuration, for [`Session::check_size`]; `None` in unit tests.
-    shared: Option<Arc<Shared>>,
+    /// The layer that opened it, for [`Session::check_size`] and the clock; `None` for
+    /// a detached session.
+    host: Option<Arc<dyn Host>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -175,10 +186,10 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    pub(crate) fn from_state(state: State, shared: Option<Arc<Shared>>) -> Session {
+    pub(crate) fn from_state(state: State, host: Option<Arc<dyn Host>>) -> Session {
         Session {
             state: Arc::new(Mutex::new(state)),
-            shared,
+            host,
         }
     }
 
@@ -623,12 +634,12 @@ impl Session {
     /// # Errors
     /// [`SessionError::CookieTooLarge`] with the size and the limit.
     pub fn check_size(&self) -> Result<(), SessionError> {
-        let Some(shared) = self.shared.as_deref().filter(|s| s.store.is_none()) else {
+        let Some(host) = &self.host else {
             return Ok(());
         };
-        let state = self.lock_untracked();
-        let size = crate::engine::cookie_size(shared, &state);
-        let limit = shared.config.max_cookie_size;
+        let Some((size, limit)) = host.cookie_size(&self.lock_untracked()) else {
+            return Ok(());
+        };
         if size > limit {
             return Err(SessionError::CookieTooLarge { size, limit });
         }
@@ -643,8 +654,8 @@ impl Session {
     /// It also records when (under [`SINCE_KEY`]), for
     /// [`log_out_everywhere`](crate::registry::log_out_everywhere) on cookie sessions.
     pub fn set_owner(&self, owner: &str) {
-        let now = match &self.shared {
-            Some(shared) => shared.config.clock.now(),
+        let now = match &self.host {
+            Some(host) => host.now(),
             None => crate::config::Clock::default().now(),
         };
         let mut state = self.lock_for_write();

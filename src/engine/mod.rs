@@ -24,7 +24,7 @@ use crate::config::{CookieMode, SessionConfig};
 use crate::cookie::{candidates, CookieWriter};
 use crate::error::ConfigError;
 use crate::id::{IdScheme, SessionId};
-use crate::session::{Session, State};
+use crate::session::{Host, Session, State};
 use crate::store::dyn_store::DynStore;
 use crate::store::{SessionStore, StoreError};
 use crate::telemetry;
@@ -336,9 +336,19 @@ fn server_error(state: &State, status: StatusCode) -> Outcome {
     }
 }
 
-/// Length of the `Set-Cookie` value the session would get now.
-pub(crate) fn cookie_size(shared: &Shared, state: &State) -> usize {
-    cookie_mode::encode(shared, state, shared.config.clock.now()).len()
+/// What a session needs of its layer; see [`Host`].
+impl Host for Shared {
+    fn now(&self) -> u64 {
+        self.config.clock.now()
+    }
+
+    fn cookie_size(&self, state: &State) -> Option<(usize, usize)> {
+        if self.store.is_some() {
+            return None;
+        }
+        let size = cookie_mode::encode(self, state, self.config.clock.now()).len();
+        Some((size, self.config.max_cookie_size))
+    }
 }
 
 /// The expiry to give a stored session now: idle timeout, capped by the absolute one.
