@@ -25,7 +25,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::codec::{backend, encode_value, SetupError};
-use super::{Applied, Changes, Created, Record, SessionStore, StoreError};
+use super::{Applied, Changes, Created, Record, Renewed, SessionStore, StoreError};
 use crate::id::StoreKey;
 
 pub(in crate::store) mod conn;
@@ -196,12 +196,12 @@ impl RedisStore {
         changes: &Changes,
         expires_at: u64,
         now: u64,
-    ) -> Result<Result<Applied, Created>, StoreError> {
+    ) -> Result<Renewed, StoreError> {
         let mut seal = evalsha(&SCRIPTS.seal, old);
         seal.arg(now).arg(new);
         let fields: Vec<String> = self.eval(&SCRIPTS.seal, seal).await?;
         if fields.is_empty() {
-            return Ok(Ok(Applied::Gone));
+            return Ok(Renewed::Gone);
         }
         let mut fields: HashMap<String, String> = pairs(fields);
         let stale = changes.expect.iter().any(|(name, value)| {
@@ -211,7 +211,7 @@ impl RedisStore {
         if stale {
             // The sealed copy is what the other writers left: nothing moves.
             self.unseal(old, new).await?;
-            return Ok(Ok(Applied::Conflict));
+            return Ok(Renewed::Conflict);
         }
         let created_at = fields.remove("c").unwrap_or_else(|| now.to_string());
         fields.retain(|f, _| f.starts_with("v:") && !changes.clear);
@@ -230,10 +230,10 @@ impl RedisStore {
         let stored: i64 = self.eval(&SCRIPTS.create, create).await?;
         if stored == 0 {
             self.unseal(old, new).await?;
-            return Ok(Err(Created::Collision));
+            return Ok(Renewed::Collision);
         }
         self.del(old).await?;
-        Ok(Ok(Applied::Done))
+        Ok(Renewed::Done)
     }
 
     /// Undoes a seal made with the token `new`.
@@ -382,9 +382,9 @@ impl SessionStore for RedisStore {
         changes: &Changes,
         expires_at: u64,
         now: u64,
-    ) -> Result<Result<Applied, Created>, StoreError> {
+    ) -> Result<Renewed, StoreError> {
         if old == new {
-            return Ok(Err(Created::Collision));
+            return Ok(Renewed::Collision);
         }
         let (old, new) = (self.key(old), self.key(new));
         if let Source::Single(..) = self.link.source() {
@@ -399,10 +399,10 @@ impl SessionStore for RedisStore {
             push_changes(&mut cmd, changes);
             let done: i64 = self.eval(&SCRIPTS.renew, cmd).await?;
             return Ok(match done {
-                1 => Ok(Applied::Done),
-                2 => Err(Created::Collision),
-                3 => Ok(Applied::Conflict),
-                _ => Ok(Applied::Gone),
+                1 => Renewed::Done,
+                2 => Renewed::Collision,
+                3 => Renewed::Conflict,
+                _ => Renewed::Gone,
             });
         }
         let steps = self.renew_steps(&old, &new, changes, expires_at, now);

@@ -23,7 +23,7 @@ use rusqlite::{params, Connection};
 use tokio::sync::Semaphore;
 
 use super::codec::{backend, to_sql_time, SetupError};
-use super::{Applied, Changes, Created, Record, SessionStore, StoreError};
+use super::{Applied, Changes, Created, Record, Renewed, SessionStore, StoreError};
 use crate::id::StoreKey;
 
 mod sql;
@@ -328,7 +328,7 @@ impl SessionStore for SqliteStore {
         changes: &Changes,
         expires_at: u64,
         now: u64,
-    ) -> Result<Result<Applied, Created>, StoreError> {
+    ) -> Result<Renewed, StoreError> {
         let (old, new, changes) = (*old, *new, changes.clone());
         self.run(&self.writer, move |c| {
             renew_tx(c, (&old, &new), &changes, expires_at, now)

@@ -5,7 +5,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use super::sql;
 use crate::id::StoreKey;
 use crate::store::codec::{backend, decode_value, encode_value, from_sql_time, to_sql_time};
-use crate::store::{Applied, Changes, Created, Record, StoreError};
+use crate::store::{Applied, Changes, Created, Record, Renewed, StoreError};
 use crate::value::Map;
 
 /// Loads a live record in one read transaction (one consistent snapshot).
@@ -159,7 +159,7 @@ pub(super) fn renew_tx(
     changes: &Changes,
     expires_at: u64,
     now: u64,
-) -> Result<Result<Applied, Created>, StoreError> {
+) -> Result<Renewed, StoreError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(backend)?;
@@ -172,13 +172,13 @@ pub(super) fn renew_tx(
         Ok(e.is_some_and(|e| e > to_sql_time(now)))
     };
     if !live(old)? {
-        return Ok(Ok(Applied::Gone));
+        return Ok(Renewed::Gone);
     }
     if old == new || live(new)? {
-        return Ok(Err(Created::Collision));
+        return Ok(Renewed::Collision);
     }
     if !expectations_hold(&tx, old, changes)? {
-        return Ok(Ok(Applied::Conflict));
+        return Ok(Renewed::Conflict);
     }
     for stmt in [sql::CLEAR_VALUES, sql::DELETE_SESSION] {
         tx.execute(stmt, params![new]).map_err(backend)?;
@@ -192,7 +192,7 @@ pub(super) fn renew_tx(
         .map_err(backend)?;
     write_changes(&tx, new, changes)?;
     tx.commit().map_err(backend)?;
-    Ok(Ok(Applied::Done))
+    Ok(Renewed::Done)
 }
 
 pub(super) fn delete_tx(conn: &mut Connection, key: &StoreKey) -> Result<(), StoreError> {
