@@ -41,12 +41,13 @@ pub enum IdScheme {
 }
 
 /// A session id: random bytes from the operating system's CSPRNG. Only flagon (or, under
-/// [`IdScheme::FlaskSession`], Flask-Session) makes one.
+/// [`IdScheme::FlaskSession`], Flask-Session) makes one, and it never leaves the crate
+/// except in the signed cookie.
 ///
 /// It is a bearer token: `Debug` redacts it and it has no `Display`. Under
 /// [`IdScheme::Flagon`] stores never see it, only its [`StoreKey`].
 #[derive(Clone, PartialEq, Eq)]
-pub struct SessionId(Repr);
+pub(crate) struct SessionId(Repr);
 
 #[derive(Clone, PartialEq, Eq)]
 enum Repr {
@@ -99,7 +100,7 @@ impl SessionId {
 
     /// The key the store files this session under: SHA-256 of a flagon id, the bytes
     /// themselves of a Flask-Session sid.
-    pub fn store_key(&self) -> StoreKey {
+    pub(crate) fn store_key(&self) -> StoreKey {
         match &self.0 {
             Repr::Flagon(bytes) => StoreKey(Sha256::digest(bytes).into()),
             Repr::FlaskSession(bytes) => StoreKey(*bytes),
@@ -137,7 +138,7 @@ impl fmt::Debug for SessionId {
     }
 }
 
-/// What a store files a session under: SHA-256 of its [`SessionId`], or under
+/// What a store files a session under: SHA-256 of its session id, or under
 /// [`IdScheme::FlaskSession`] the 32 bytes of the sid itself.
 ///
 /// Under flagon's scheme, knowing a `StoreKey` does not let anyone present the session, so
