@@ -8,8 +8,8 @@ use serde::Serialize;
 use crate::error::SessionError;
 use crate::registry::{SessionHandle, LABELS_KEY, OWNER_KEY, SINCE_KEY};
 use crate::store::Changes;
+use crate::value::{from_value, to_value};
 use crate::value::{Map, Value};
-use crate::value_serde::{from_value, to_value};
 
 /// The key Flask keeps `session.permanent` under.
 pub(crate) const PERMANENT_KEY: &str = "_permanent";
@@ -772,7 +772,7 @@ fn flash_pair(entry: &Value) -> Option<(String, String)> {
     }
 }
 
-fn value_error(key: &str, source: crate::value_serde::ValueError) -> SessionError {
+fn value_error(key: &str, source: crate::value::ValueError) -> SessionError {
     SessionError::Value {
         key: key.to_owned(),
         source,
