@@ -1,4 +1,5 @@
-//! Session ids for server-side stores.
+//! Session ids for server-side stores, and the formats of the id cookies that carry them:
+//! flagon's own (signed like Flask's session cookie) and Flask-Session's sid.
 
 use std::fmt;
 
@@ -130,6 +131,64 @@ impl SessionId {
         let id = SessionId::from_bytes(&raw).ok_or_else(|| "id has the wrong length".to_owned())?;
         Ok((id, unsigned.key_index > 0))
     }
+}
+
+/// Characters of a Flask-Session sid: 32 bytes in base64url without padding.
+const SID_LEN: usize = 43;
+/// Characters of a Flask-Session sid's signature: 20 bytes of HMAC-SHA1 in base64url
+/// without padding.
+const SIGNATURE_LEN: usize = 27;
+
+/// The id cookie of [`IdScheme::FlaskSession`], in the exact shapes Flask-Session 0.8
+/// writes with its default `SESSION_ID_LENGTH`.
+impl SessionId {
+    /// The cookie value of this sid: the sid itself, or, with `signer`, `sid.SIGNATURE`
+    /// as itsdangerous' plain `Signer` makes it (no timestamp, HMAC-SHA1 over the sid
+    /// text under the key derived with the salt `flask-session`).
+    pub(crate) fn flask_session_cookie(&self, signer: Option<&Key>) -> String {
+        let mut value = URL_SAFE_NO_PAD.encode(self.as_bytes());
+        if let Some(key) = signer {
+            let signature = key.sign(Purpose::FlaskSessionSid, value.as_bytes());
+            value.push('.');
+            URL_SAFE_NO_PAD.encode_string(signature, &mut value);
+        }
+        value
+    }
+
+    /// The sid in a cookie value, verified with `keys` when the scheme signs, and
+    /// whether a fallback key signed it. Only canonical base64url of the exact lengths is
+    /// accepted. The error is a reason for the logs; it never holds the value.
+    pub(crate) fn from_flask_session_cookie(
+        value: &[u8],
+        keys: Option<&KeyRing>,
+    ) -> Result<(SessionId, bool), &'static str> {
+        let (sid, stale) = match keys {
+            Some(keys) => {
+                if value.len() != SID_LEN + 1 + SIGNATURE_LEN || value[SID_LEN] != b'.' {
+                    return Err("not a signed sid (sid.signature of 43 and 27 characters)");
+                }
+                let (sid, signature) = (&value[..SID_LEN], &value[SID_LEN + 1..]);
+                let signature = decode_exact::<20>(signature)
+                    .ok_or("the signature is not canonical base64url")?;
+                let index = keys
+                    .verify(Purpose::FlaskSessionSid, sid, &signature)
+                    .ok_or("bad signature: no configured key signed this sid")?;
+                (sid, index > 0)
+            }
+            None => (value, false),
+        };
+        if sid.len() != SID_LEN {
+            return Err("the sid is not 43 characters (token_urlsafe(32))");
+        }
+        let bytes = decode_exact::<FLASK_SESSION_SID_BYTES>(sid)
+            .ok_or("the sid is not canonical base64url")?;
+        Ok((SessionId::from_flask_session_sid(bytes), stale))
+    }
+}
+
+/// Exactly `N` bytes from canonical base64url without padding.
+fn decode_exact<const N: usize>(text: &[u8]) -> Option<[u8; N]> {
+    URL_SAFE_NO_PAD.decode(text).ok()?.try_into().ok()
 }
 
 impl fmt::Debug for SessionId {
