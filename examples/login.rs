@@ -11,6 +11,8 @@
 //!
 //! The same routes and texts as the Flask version. With the same `SECRET_KEY`, a login
 //! cookie from the Flask app works here and the other way round (cookie sessions).
+//! A browser (`Accept: text/html`) gets each text as a small page with links back to the
+//! form, the dashboard and logging out, errors included; other clients get the bare text.
 //!
 //! `SESSION_STORE` (or `--store`) picks where sessions live; the handlers do not change:
 //! `cookie` (default), `memory`, `sqlite:PATH`, `redis://HOST:PORT`,
@@ -41,9 +43,12 @@ use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use axum::http::header::USER_AGENT;
-use axum::http::HeaderMap;
-use axum::response::Html;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use flagon::axum::SessionLayer;
@@ -70,6 +75,68 @@ const INDEX: &str = r#"<!doctype html>
 </body>
 </html>
 "#;
+
+/// The way back from every other page: the handlers answer Flask's bare texts, and for a
+/// browser [`with_way_back`] puts them in this page.
+fn page(message: &str) -> String {
+    let message = message
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    format!(
+        r#"<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>flagon login</title></head>
+<body>
+  <p id="message">{message}</p>
+  <p><a href="/">login form</a> · <a href="/dashboard">dashboard</a> ·
+     <a href="/logout">log out</a></p>
+</body>
+</html>
+"#
+    )
+}
+
+/// A browser's visitor lands on plain text nowhere: every plain-text answer (a handler's
+/// text, a session error, an unknown route) becomes [`page`] for a request that accepts
+/// HTML, with its status kept. Other clients get the text as Flask's app sends it.
+async fn with_way_back(request: Request, next: Next) -> Response {
+    let browser = request
+        .headers()
+        .get(ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    let response = next.run(request).await;
+    let plain = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_none_or(|kind| kind.as_bytes().starts_with(b"text/plain"));
+    if !browser || !plain {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Html(page("Something went wrong.")),
+        )
+            .into_response();
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let message = match text.trim() {
+        "" => parts
+            .status
+            .canonical_reason()
+            .unwrap_or("Something went wrong."),
+        text => text,
+    };
+    parts.headers.remove(CONTENT_LENGTH);
+    parts.headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    Response::from_parts(parts, Body::from(page(message)))
+}
 
 #[derive(Deserialize)]
 struct Login {
@@ -235,7 +302,8 @@ async fn metrics() -> (StatusCode, String) {
     }
 }
 
-/// The app's routes, behind `layer`; `/metrics` is outside the session layer.
+/// The app's routes, behind `layer`; `/metrics` is outside the session layer and stays
+/// plain text for browsers too.
 pub fn app(layer: SessionLayer) -> Router {
     app_with(layer, Options::default(), None)
 }
@@ -256,6 +324,8 @@ pub fn app_with(layer: SessionLayer, options: Options, registry: Option<SharedRe
     router
         .layer(Extension(options))
         .layer(layer)
+        // Outside the session layer, so its failure answers get the way back too.
+        .layer(middleware::from_fn(with_way_back))
         .route("/metrics", get(metrics))
 }
 

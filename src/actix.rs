@@ -55,16 +55,15 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::Extensions;
 use actix_web::dev::{forward_ready, Payload, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::guard::GuardContext;
-use actix_web::http::header::{
-    HeaderName, HeaderValue, CACHE_CONTROL, COOKIE, RETRY_AFTER, SET_COOKIE, VARY,
-};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, COOKIE};
 use actix_web::http::StatusCode as ActixStatus;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
 use pin_project_lite::pin_project;
 
+use crate::engine::reply::{self, Plain};
 use crate::engine::slot::Slot;
-use crate::engine::{self, Failure, Outcome, Shared};
+use crate::engine::{Outcome, Shared};
 use crate::error::{ConfigError, SessionError};
 use crate::session::Session;
 use crate::store::{SessionStore, StoreError};
@@ -227,72 +226,43 @@ where
     }
 }
 
-/// The response with the outcome applied.
+/// The handler's response with the outcome applied, or the engine's replacement.
 fn respond<B>(
     mut response: ServiceResponse<B>,
     outcome: Outcome,
 ) -> ServiceResponse<EitherBody<B>> {
-    match apply(&mut response, outcome) {
-        Some(replacement) => response.into_response(replacement).map_into_right_body(),
+    match reply::apply(outcome, response.headers_mut()) {
+        Some(plain) => response
+            .into_response(plain_response(plain))
+            .map_into_right_body(),
         None => response.map_into_left_body(),
     }
-}
-
-/// Adds the outcome's headers, or returns the response that replaces the handler's.
-fn apply<B>(response: &mut ServiceResponse<B>, outcome: Outcome) -> Option<HttpResponse> {
-    if let Some(failure) = outcome.failure {
-        let mut replaced = failure_response(&failure);
-        if outcome.vary {
-            add_vary_cookie(replaced.headers_mut());
-        }
-        return Some(replaced);
-    }
-    let headers = response.headers_mut();
-    if outcome.vary {
-        add_vary_cookie(headers);
-    }
-    if outcome.private && !headers.contains_key(CACHE_CONTROL) {
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));
-    }
-    if let Some(cookie) = outcome.set_cookie {
-        match HeaderValue::try_from(cookie) {
-            Ok(value) => headers.append(SET_COOKIE, value),
-            Err(_) => {
-                tracing::error!("session Set-Cookie value is not a valid header; nothing sent");
-                return Some(failure_response(&Failure {
-                    status: http::StatusCode::INTERNAL_SERVER_ERROR,
-                    message: "The session could not be saved.\n",
-                    kind: engine::FailureKind::Store,
-                }));
-            }
-        }
-    }
-    None
 }
 
 fn actix_status(status: http::StatusCode) -> ActixStatus {
     ActixStatus::from_u16(status.as_u16()).unwrap_or(ActixStatus::INTERNAL_SERVER_ERROR)
 }
 
-fn failure_response(failure: &Failure) -> HttpResponse {
-    let mut builder = HttpResponse::build(actix_status(failure.status));
-    builder.content_type("text/plain; charset=utf-8");
-    if failure.status == http::StatusCode::SERVICE_UNAVAILABLE {
-        builder.insert_header((RETRY_AFTER, "1"));
+/// The engine's plain-text response as an actix-web one.
+pub(crate) fn plain_response(plain: Plain) -> HttpResponse {
+    let mut builder = HttpResponse::build(actix_status(plain.status));
+    for header in plain.headers {
+        builder.append_header(header);
     }
-    builder.body(failure.message)
+    builder.body(plain.body)
 }
 
-/// Merges `Cookie` into `Vary` unless it (or `*`) is already there.
-fn add_vary_cookie(headers: &mut actix_web::http::header::HeaderMap) {
-    let present = headers
-        .get_all(VARY)
-        .any(|value| engine::vary_covers_cookie(value.as_bytes()));
-    if !present {
-        headers.append(
-            HeaderName::from_static("vary"),
-            HeaderValue::from_static("Cookie"),
-        );
+impl reply::Headers for HeaderMap {
+    fn any(&self, name: &'static str, test: impl Fn(&[u8]) -> bool) -> bool {
+        self.get_all(name).any(|value| test(value.as_bytes()))
+    }
+
+    fn append(&mut self, name: &'static str, value: &str) -> bool {
+        let Ok(value) = HeaderValue::try_from(value) else {
+            return false;
+        };
+        HeaderMap::append(self, HeaderName::from_static(name), value);
+        true
     }
 }
 
@@ -344,28 +314,12 @@ impl ResponseError for SessionRejection {
     }
 
     fn error_response(&self) -> HttpResponse {
-        match self {
+        plain_response(match self {
             SessionRejection::MissingMiddleware | SessionRejection::NotLoaded => {
-                tracing::error!("{self}");
-                HttpResponse::InternalServerError()
-                    .content_type("text/plain; charset=utf-8")
-                    .body(engine::MISSING_LAYER_MESSAGE)
+                Plain::missing_layer(self)
             }
-            SessionRejection::Store { status, error } => {
-                tracing::error!(
-                    error = engine::error_chain(error),
-                    "session store failed while loading; the cookie is left unchanged"
-                );
-                let mut response = failure_response(&Failure {
-                    status: *status,
-                    message: engine::STORE_FAILURE_MESSAGE,
-                    kind: engine::FailureKind::Store,
-                });
-                // The answer depends on the cookie like any session-dependent response.
-                add_vary_cookie(response.headers_mut());
-                response
-            }
-        }
+            SessionRejection::Store { status, error } => Plain::load_failed(*status, error),
+        })
     }
 }
 
@@ -395,10 +349,7 @@ impl ResponseError for SessionError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        tracing::error!(error = %self, "session error in handler");
-        HttpResponse::InternalServerError()
-            .content_type("text/plain; charset=utf-8")
-            .body("The session could not be read or written.\n")
+        plain_response(Plain::handler_error(self))
     }
 }
 

@@ -25,17 +25,19 @@ use std::sync::Arc;
 
 use std::task::{ready, Context, Poll};
 
+use axum_core::body::Body;
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
-use http::header::{CACHE_CONTROL, COOKIE, RETRY_AFTER, SET_COOKIE, VARY};
+use http::header::COOKIE;
 use http::request::Parts;
-use http::{HeaderMap, HeaderValue, Request, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::engine::reply::{self, Plain};
 use crate::engine::slot::Slot;
-use crate::engine::{self, Failure, Outcome, Shared};
+use crate::engine::{Outcome, Shared};
 use crate::error::{ConfigError, SessionError};
 use crate::session::Session;
 use crate::store::{SessionStore, StoreError};
@@ -167,14 +169,14 @@ where
         loop {
             let saving = match stage.as_mut().project() {
                 StageProj::Handling { future, slot } => {
-                    let Ok(mut response) = ready!(future.poll(cx));
+                    let Ok(response) = ready!(future.poll(cx));
                     let slot = slot.take().expect("ResponseFuture polled after completion");
                     if let Some(outcome) = slot.finish_now(response.status()) {
-                        return Poll::Ready(Ok(apply(&mut response, outcome).unwrap_or(response)));
+                        return Poll::Ready(Ok(respond(response, outcome)));
                     }
                     Box::pin(async move {
                         let outcome = slot.finish(response.status()).await;
-                        apply(&mut response, outcome).unwrap_or(response)
+                        respond(response, outcome)
                     })
                 }
                 StageProj::Saving { future } => return future.as_mut().poll(cx).map(Ok),
@@ -184,60 +186,40 @@ where
     }
 }
 
-/// Adds the outcome's headers, or returns the response that replaces the handler's.
-fn apply(response: &mut Response, outcome: Outcome) -> Option<Response> {
-    if let Some(failure) = outcome.failure {
-        let mut replaced = failure_response(&failure);
-        if outcome.vary {
-            add_vary_cookie(replaced.headers_mut());
-        }
-        return Some(replaced);
+/// The handler's response with the outcome applied, or the engine's replacement.
+fn respond(mut response: Response, outcome: Outcome) -> Response {
+    match reply::apply(outcome, response.headers_mut()) {
+        Some(plain) => plain_response(plain),
+        None => response,
     }
-    if outcome.vary {
-        add_vary_cookie(response.headers_mut());
-    }
-    if outcome.private && !response.headers().contains_key(CACHE_CONTROL) {
-        response
-            .headers_mut()
-            .insert(CACHE_CONTROL, HeaderValue::from_static("private"));
-    }
-    if let Some(cookie) = outcome.set_cookie {
-        match HeaderValue::try_from(cookie) {
-            Ok(value) => {
-                response.headers_mut().append(SET_COOKIE, value);
-            }
-            Err(_) => {
-                // Unreachable with a validated config: every part is visible ASCII.
-                tracing::error!("session Set-Cookie value is not a valid header; nothing sent");
-                return Some(failure_response(&Failure {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    message: "The session could not be saved.\n",
-                    kind: engine::FailureKind::Store,
-                }));
-            }
-        }
-    }
-    None
 }
 
-fn failure_response(failure: &Failure) -> Response {
-    let mut response = (failure.status, failure.message).into_response();
-    if failure.status == StatusCode::SERVICE_UNAVAILABLE {
-        response
-            .headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+/// The engine's plain-text response as an axum one.
+pub(crate) fn plain_response(plain: Plain) -> Response {
+    let mut response = Response::new(Body::from(plain.body));
+    *response.status_mut() = plain.status;
+    for (name, value) in plain.headers {
+        response.headers_mut().append(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
     }
     response
 }
 
-/// Merges `Cookie` into `Vary` unless it (or `*`) is already there.
-fn add_vary_cookie(headers: &mut HeaderMap) {
-    let present = headers
-        .get_all(VARY)
-        .iter()
-        .any(|value| engine::vary_covers_cookie(value.as_bytes()));
-    if !present {
-        headers.append(VARY, HeaderValue::from_static("Cookie"));
+impl reply::Headers for HeaderMap {
+    fn any(&self, name: &'static str, test: impl Fn(&[u8]) -> bool) -> bool {
+        self.get_all(name)
+            .iter()
+            .any(|value| test(value.as_bytes()))
+    }
+
+    fn append(&mut self, name: &'static str, value: &str) -> bool {
+        let Ok(value) = HeaderValue::try_from(value) else {
+            return false;
+        };
+        HeaderMap::append(self, name, value);
+        true
     }
 }
 
@@ -272,27 +254,10 @@ impl std::error::Error for SessionRejection {}
 
 impl IntoResponse for SessionRejection {
     fn into_response(self) -> Response {
-        match self {
-            SessionRejection::MissingLayer => {
-                tracing::error!("{self}");
-                let status = StatusCode::INTERNAL_SERVER_ERROR;
-                (status, engine::MISSING_LAYER_MESSAGE).into_response()
-            }
-            SessionRejection::Store { status, error } => {
-                tracing::error!(
-                    error = engine::error_chain(&error),
-                    "session store failed while loading; the cookie is left unchanged"
-                );
-                let mut response = failure_response(&Failure {
-                    status,
-                    message: engine::STORE_FAILURE_MESSAGE,
-                    kind: engine::FailureKind::Store,
-                });
-                // The answer depends on the cookie like any session-dependent response.
-                add_vary_cookie(response.headers_mut());
-                response
-            }
-        }
+        plain_response(match &self {
+            SessionRejection::MissingLayer => Plain::missing_layer(&self),
+            SessionRejection::Store { status, error } => Plain::load_failed(*status, error),
+        })
     }
 }
 
@@ -338,8 +303,6 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Session {
 /// (key and type) go to the trace, not to the client.
 impl IntoResponse for SessionError {
     fn into_response(self) -> Response {
-        tracing::error!(error = %self, "session error in handler");
-        let status = StatusCode::INTERNAL_SERVER_ERROR;
-        (status, "The session could not be read or written.\n").into_response()
+        plain_response(Plain::handler_error(&self))
     }
 }

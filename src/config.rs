@@ -82,6 +82,13 @@ pub enum CookieMode {
 
 impl CookieMode {
     /// Does this mode write sealed cookies?
+    ///
+    /// ```
+    /// use flagon::CookieMode;
+    /// assert!(CookieMode::Sealed.seals());
+    /// assert!(CookieMode::SealedAcceptingSigned.seals());
+    /// assert!(!CookieMode::Signed.seals());
+    /// ```
     pub fn seals(self) -> bool {
         self != CookieMode::Signed
     }
@@ -165,6 +172,16 @@ impl std::fmt::Debug for Clock {
 impl SessionConfig {
     /// Secure defaults: cookie `session`, `Path=/`, `Secure`, `HttpOnly`, `SameSite=Lax`,
     /// 31-day permanent lifetime refreshed on every request, 4093-byte cookie limit.
+    ///
+    /// ```
+    /// # use flagon::{Key, SessionConfig};
+    /// # let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// # let set_cookie = |c: &SessionConfig| flagon::fuzz_hooks::set_cookie(c, "v", None).0;
+    /// let config = SessionConfig::new(key);
+    /// // The Set-Cookie attributes a layer with this configuration sends:
+    /// assert_eq!(set_cookie(&config), "session=v; Secure; HttpOnly; Path=/; SameSite=Lax");
+    /// # Ok::<(), flagon::ConfigError>(())
+    /// ```
     pub fn new(key: Key) -> SessionConfig {
         SessionConfig {
             keys: KeyRing::new(key),
@@ -197,18 +214,62 @@ impl SessionConfig {
 
     /// Flask's own defaults: like [`new`](Self::new) but without `Secure` and without
     /// `SameSite`, exactly what a stock Flask app sends.
+    ///
+    /// ```
+    /// # use flagon::{Key, SessionConfig};
+    /// # let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// # let set_cookie = |c: &SessionConfig| flagon::fuzz_hooks::set_cookie(c, "v", None).0;
+    /// let config = SessionConfig::flask(key);
+    /// assert_eq!(set_cookie(&config), "session=v; HttpOnly; Path=/"); // what Flask sends
+    /// # Ok::<(), flagon::ConfigError>(())
+    /// ```
     pub fn flask(key: Key) -> SessionConfig {
         SessionConfig::new(key).secure(false).same_site(None)
     }
 
     /// Adds an older key that still verifies cookies but never signs one (Flask's
     /// `SECRET_KEY_FALLBACKS`). Call once per key, oldest first.
+    ///
+    /// ```
+    /// # #[cfg(feature = "axum")] {
+    /// # use flagon::{axum::SessionLayer, Key, Map, Session, SessionConfig, Value};
+    /// # fn visit(config: &SessionConfig, cookie: Option<&str>, handler: fn(&Session)) -> http::Response<axum::body::Body> {
+    /// #     use tower::ServiceExt as _;
+    /// #     let route = axum::routing::get(move |s: Session| async move { handler(&s); "ok" });
+    /// #     let app = axum::Router::new().route("/", route).layer(SessionLayer::new(config.clone()).unwrap());
+    /// #     let mut request = http::Request::get("/");
+    /// #     if let Some(cookie) = cookie { request = request.header("cookie", cookie); }
+    /// #     let request = request.body(axum::body::Body::empty()).unwrap();
+    /// #     tokio::runtime::Runtime::new().unwrap().block_on(app.oneshot(request)).unwrap()
+    /// # }
+    /// # let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    /// let old = Key::new("the key we rotated away from, 32b")?;
+    /// let config = SessionConfig::new(key).fallback_key(old.clone());
+    /// let mut data = Map::new();
+    /// data.insert("logged_in".into(), Value::Bool(true));
+    /// let cookie = format!("session={}", flagon::flask::sign(&data, &old, now));
+    /// // A cookie signed with the old key still logs in:
+    /// visit(&config, Some(&cookie), |session| assert!(session.is_truthy("logged_in")));
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn fallback_key(mut self, key: Key) -> Self {
         self.keys = self.keys.with_fallback(key);
         self
     }
 
     /// The cookie's name (Flask's `SESSION_COOKIE_NAME`, default `session`).
+    ///
+    /// ```
+    /// # use flagon::{Key, SessionConfig};
+    /// # let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// # let set_cookie = |c: &SessionConfig| flagon::fuzz_hooks::set_cookie(c, "v", None).0;
+    /// let config = SessionConfig::new(key).cookie_name("__Host-session");
+    /// assert_eq!(config.get_cookie_name(), "__Host-session");
+    /// assert!(set_cookie(&config).starts_with("__Host-session=v;"));
+    /// # Ok::<(), flagon::ConfigError>(())
+    /// ```
     pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
         self.cookie_name = name.into();
         self
@@ -217,6 +278,31 @@ impl SessionConfig {
     /// How a cookie session is kept in its cookie: Flask's signed format (default), or
     /// sealed (encrypted), or sealed while still accepting signed cookies. A sealed cookie
     /// is not a Flask cookie; see [`CookieMode`].
+    ///
+    /// ```
+    /// # #[cfg(feature = "axum")] {
+    /// # use flagon::{axum::SessionLayer, Key, Map, Session, SessionConfig, Value};
+    /// # fn visit(config: &SessionConfig, cookie: Option<&str>, handler: fn(&Session)) -> http::Response<axum::body::Body> {
+    /// #     use tower::ServiceExt as _;
+    /// #     let route = axum::routing::get(move |s: Session| async move { handler(&s); "ok" });
+    /// #     let app = axum::Router::new().route("/", route).layer(SessionLayer::new(config.clone()).unwrap());
+    /// #     let mut request = http::Request::get("/");
+    /// #     if let Some(cookie) = cookie { request = request.header("cookie", cookie); }
+    /// #     let request = request.body(axum::body::Body::empty()).unwrap();
+    /// #     tokio::runtime::Runtime::new().unwrap().block_on(app.oneshot(request)).unwrap()
+    /// # }
+    /// # let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    /// use flagon::CookieMode;
+    /// let sealed = SessionConfig::new(key).cookie_mode(CookieMode::Sealed);
+    /// let response = visit(&sealed, None, |session| session.insert_value("user_id", 42));
+    /// let set_cookie = response.headers()["set-cookie"].to_str()?;
+    /// let value = set_cookie.split(';').next().unwrap().trim_start_matches("session=");
+    /// // Not Flask's `payload.timestamp.signature`: one opaque, encrypted token.
+    /// assert!(!value.contains('.'));
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn cookie_mode(mut self, mode: CookieMode) -> Self {
         self.cookie_mode = mode;
         self
@@ -244,30 +330,83 @@ impl SessionConfig {
     }
 
     /// The cookie's `Path` (Flask's `SESSION_COOKIE_PATH`, default `/`).
+    ///
+    /// ```
+    /// # use flagon::{Key, SessionConfig};
+    /// # let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// # let set_cookie = |c: &SessionConfig| flagon::fuzz_hooks::set_cookie(c, "v", None).0;
+    /// let config = SessionConfig::new(key).path("/app");
+    /// assert!(set_cookie(&config).contains("; Path=/app"));
+    /// # Ok::<(), flagon::ConfigError>(())
+    /// ```
     pub fn path(mut self, path: impl Into<String>) -> Self {
         self.path = path.into();
         self
     }
 
     /// The `Secure` flag (default on; Flask's default is off).
+    ///
+    /// ```
+    /// # use flagon::{Key, SessionConfig};
+    /// # let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// # let set_cookie = |c: &SessionConfig| flagon::fuzz_hooks::set_cookie(c, "v", None).0;
+    /// let config = SessionConfig::new(key);
+    /// assert!(set_cookie(&config).contains("; Secure"));
+    /// let development = config.secure(false);     // plain http on a LAN name, never in production
+    /// assert!(!set_cookie(&development).contains("Secure"));
+    /// # Ok::<(), flagon::ConfigError>(())
+    /// ```
     pub fn secure(mut self, secure: bool) -> Self {
         self.secure = secure;
         self
     }
 
     /// The `HttpOnly` flag (default on, as in Flask).
+    ///
+    /// ```
+    /// # use flagon::{Key, SessionConfig};
+    /// # let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// # let set_cookie = |c: &SessionConfig| flagon::fuzz_hooks::set_cookie(c, "v", None).0;
+    /// let config = SessionConfig::new(key).http_only(false); // scripts may read it: rarely wise
+    /// assert!(!set_cookie(&config).contains("HttpOnly"));
+    /// # Ok::<(), flagon::ConfigError>(())
+    /// ```
     pub fn http_only(mut self, http_only: bool) -> Self {
         self.http_only = http_only;
         self
     }
 
     /// The `SameSite` attribute (default `Lax`; Flask's default is none).
+    ///
+    /// ```
+    /// # use flagon::{Key, SessionConfig};
+    /// # let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// # let set_cookie = |c: &SessionConfig| flagon::fuzz_hooks::set_cookie(c, "v", None).0;
+    /// use flagon::SameSite;
+    /// let strict = SessionConfig::new(key).same_site(Some(SameSite::Strict));
+    /// assert!(set_cookie(&strict).ends_with("; SameSite=Strict"));
+    /// let none = strict.same_site(None);
+    /// assert!(!set_cookie(&none).contains("SameSite"));
+    /// # Ok::<(), flagon::ConfigError>(())
+    /// ```
     pub fn same_site(mut self, same_site: Option<SameSite>) -> Self {
         self.same_site = same_site;
         self
     }
 
     /// The `Partitioned` flag (CHIPS; default off). Implies `Secure`, as in Werkzeug.
+    ///
+    /// ```
+    /// # use flagon::{Key, SessionConfig};
+    /// # let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// # let set_cookie = |c: &SessionConfig| flagon::fuzz_hooks::set_cookie(c, "v", None).0;
+    /// use flagon::SameSite;
+    /// // An embedded widget's session, kept per top-level site (CHIPS):
+    /// let config = SessionConfig::new(key).same_site(Some(SameSite::None)).partitioned(true);
+    /// assert_eq!(config.validate(), Ok(()));
+    /// assert!(set_cookie(&config).ends_with("; SameSite=None; Partitioned"));
+    /// # Ok::<(), flagon::ConfigError>(())
+    /// ```
     pub fn partitioned(mut self, partitioned: bool) -> Self {
         self.partitioned = partitioned;
         self
@@ -275,6 +414,29 @@ impl SessionConfig {
 
     /// How long a permanent session lives (Flask's `PERMANENT_SESSION_LIFETIME`, default
     /// 31 days). It is also the maximum age of every cookie, permanent or not, as in Flask.
+    ///
+    /// ```
+    /// # #[cfg(feature = "axum")] {
+    /// # use flagon::{axum::SessionLayer, Key, Map, Session, SessionConfig, Value};
+    /// # fn visit(config: &SessionConfig, cookie: Option<&str>, handler: fn(&Session)) -> http::Response<axum::body::Body> {
+    /// #     use tower::ServiceExt as _;
+    /// #     let route = axum::routing::get(move |s: Session| async move { handler(&s); "ok" });
+    /// #     let app = axum::Router::new().route("/", route).layer(SessionLayer::new(config.clone()).unwrap());
+    /// #     let mut request = http::Request::get("/");
+    /// #     if let Some(cookie) = cookie { request = request.header("cookie", cookie); }
+    /// #     let request = request.body(axum::body::Body::empty()).unwrap();
+    /// #     tokio::runtime::Runtime::new().unwrap().block_on(app.oneshot(request)).unwrap()
+    /// # }
+    /// # let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    /// let week = std::time::Duration::from_secs(7 * 24 * 3600);
+    /// let config = SessionConfig::new(key).permanent_lifetime(week);
+    /// let response = visit(&config, None, |session| session.set_permanent(true));
+    /// assert!(response.headers()["set-cookie"].to_str()?.contains("; Expires="));
+    /// assert!(config.permanent_lifetime(std::time::Duration::ZERO).validate().is_err());
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn permanent_lifetime(mut self, lifetime: Duration) -> Self {
         self.permanent_lifetime = lifetime;
         self
@@ -282,6 +444,33 @@ impl SessionConfig {
 
     /// Re-send a permanent session's cookie on every request, sliding its expiry (Flask's
     /// `SESSION_REFRESH_EACH_REQUEST`, default on).
+    ///
+    /// ```
+    /// # #[cfg(feature = "axum")] {
+    /// # use flagon::{axum::SessionLayer, Key, Map, Session, SessionConfig, Value};
+    /// # fn visit(config: &SessionConfig, cookie: Option<&str>, handler: fn(&Session)) -> http::Response<axum::body::Body> {
+    /// #     use tower::ServiceExt as _;
+    /// #     let route = axum::routing::get(move |s: Session| async move { handler(&s); "ok" });
+    /// #     let app = axum::Router::new().route("/", route).layer(SessionLayer::new(config.clone()).unwrap());
+    /// #     let mut request = http::Request::get("/");
+    /// #     if let Some(cookie) = cookie { request = request.header("cookie", cookie); }
+    /// #     let request = request.body(axum::body::Body::empty()).unwrap();
+    /// #     tokio::runtime::Runtime::new().unwrap().block_on(app.oneshot(request)).unwrap()
+    /// # }
+    /// # let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    /// let mut data = Map::new();
+    /// data.insert("_permanent".into(), Value::Bool(true));
+    /// let cookie = format!("session={}", flagon::flask::sign(&data, &key, now));
+    /// let sliding = SessionConfig::new(key);
+    /// // A request that only reads still re-sends a permanent session's cookie, moving its
+    /// // expiry; without refresh, only a change does.
+    /// assert!(visit(&sliding, Some(&cookie), |_| {}).headers().contains_key("set-cookie"));
+    /// let fixed = sliding.refresh_each_request(false);
+    /// assert!(!visit(&fixed, Some(&cookie), |_| {}).headers().contains_key("set-cookie"));
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn refresh_each_request(mut self, refresh: bool) -> Self {
         self.refresh_each_request = refresh;
         self
@@ -289,12 +478,63 @@ impl SessionConfig {
 
     /// Accept cookies signed up to this far in the future (default 0, as Flask). Useful
     /// when several servers with slightly different clocks share a key.
+    ///
+    /// ```
+    /// # #[cfg(feature = "axum")] {
+    /// # use flagon::{axum::SessionLayer, Key, Map, Session, SessionConfig, Value};
+    /// # fn visit(config: &SessionConfig, cookie: Option<&str>, handler: fn(&Session)) -> http::Response<axum::body::Body> {
+    /// #     use tower::ServiceExt as _;
+    /// #     let route = axum::routing::get(move |s: Session| async move { handler(&s); "ok" });
+    /// #     let app = axum::Router::new().route("/", route).layer(SessionLayer::new(config.clone()).unwrap());
+    /// #     let mut request = http::Request::get("/");
+    /// #     if let Some(cookie) = cookie { request = request.header("cookie", cookie); }
+    /// #     let request = request.body(axum::body::Body::empty()).unwrap();
+    /// #     tokio::runtime::Runtime::new().unwrap().block_on(app.oneshot(request)).unwrap()
+    /// # }
+    /// # let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    /// let mut data = Map::new();
+    /// data.insert("user_id".into(), Value::Int(42));
+    /// // Signed by a server whose clock is 30 s ahead of ours:
+    /// let cookie = format!("session={}", flagon::flask::sign(&data, &key, now + 30));
+    /// let strict = SessionConfig::new(key);
+    /// visit(&strict, Some(&cookie), |session| assert!(session.is_empty()));
+    /// let tolerant = strict.clock_skew(std::time::Duration::from_secs(60));
+    /// visit(&tolerant, Some(&cookie), |session| assert!(session.contains_key("user_id")));
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn clock_skew(mut self, skew: Duration) -> Self {
         self.clock_skew = skew;
         self
     }
 
     /// The longest `Set-Cookie` value flagon will send (default 4093, Werkzeug's limit).
+    ///
+    /// ```
+    /// # #[cfg(feature = "axum")] {
+    /// # use flagon::{axum::SessionLayer, Key, Map, Session, SessionConfig, Value};
+    /// # fn visit(config: &SessionConfig, cookie: Option<&str>, handler: fn(&Session)) -> http::Response<axum::body::Body> {
+    /// #     use tower::ServiceExt as _;
+    /// #     let route = axum::routing::get(move |s: Session| async move { handler(&s); "ok" });
+    /// #     let app = axum::Router::new().route("/", route).layer(SessionLayer::new(config.clone()).unwrap());
+    /// #     let mut request = http::Request::get("/");
+    /// #     if let Some(cookie) = cookie { request = request.header("cookie", cookie); }
+    /// #     let request = request.body(axum::body::Body::empty()).unwrap();
+    /// #     tokio::runtime::Runtime::new().unwrap().block_on(app.oneshot(request)).unwrap()
+    /// # }
+    /// # let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    /// let config = SessionConfig::new(key).max_cookie_size(200);
+    /// let response = visit(&config, None, |session| {
+    ///     let history: Vec<i64> = (0..100).map(|i| i * 7919 % 10007).collect();
+    ///     session.insert("history", history).unwrap();
+    /// });
+    /// assert_eq!(response.status(), 500);          // the default OversizePolicy::Error
+    /// assert!(!response.headers().contains_key("set-cookie"));
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn max_cookie_size(mut self, bytes: usize) -> Self {
         self.max_cookie_size = bytes;
         self
@@ -302,12 +542,67 @@ impl SessionConfig {
 
     /// What happens when the cookie would be larger than
     /// [`max_cookie_size`](Self::max_cookie_size) (default [`OversizePolicy::Error`]).
+    ///
+    /// ```
+    /// # #[cfg(feature = "axum")] {
+    /// # use flagon::{axum::SessionLayer, Key, Map, Session, SessionConfig, Value};
+    /// # fn visit(config: &SessionConfig, cookie: Option<&str>, handler: fn(&Session)) -> http::Response<axum::body::Body> {
+    /// #     use tower::ServiceExt as _;
+    /// #     let route = axum::routing::get(move |s: Session| async move { handler(&s); "ok" });
+    /// #     let app = axum::Router::new().route("/", route).layer(SessionLayer::new(config.clone()).unwrap());
+    /// #     let mut request = http::Request::get("/");
+    /// #     if let Some(cookie) = cookie { request = request.header("cookie", cookie); }
+    /// #     let request = request.body(axum::body::Body::empty()).unwrap();
+    /// #     tokio::runtime::Runtime::new().unwrap().block_on(app.oneshot(request)).unwrap()
+    /// # }
+    /// # let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    /// use flagon::OversizePolicy;
+    /// let config = SessionConfig::new(key)
+    ///     .max_cookie_size(200)
+    ///     .oversize(OversizePolicy::InsecureSendAnyway); // as Flask does
+    /// let response = visit(&config, None, |session| {
+    ///     let history: Vec<i64> = (0..100).map(|i| i * 7919 % 10007).collect();
+    ///     session.insert("history", history).unwrap();
+    /// });
+    /// assert_eq!(response.status(), 200);
+    /// assert!(response.headers()["set-cookie"].len() > 200);
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn oversize(mut self, policy: OversizePolicy) -> Self {
         self.oversize = policy;
         self
     }
 
     /// Caps applied while decoding cookies.
+    ///
+    /// ```
+    /// # #[cfg(feature = "axum")] {
+    /// # use flagon::{axum::SessionLayer, Key, Map, Session, SessionConfig, Value};
+    /// # fn visit(config: &SessionConfig, cookie: Option<&str>, handler: fn(&Session)) -> http::Response<axum::body::Body> {
+    /// #     use tower::ServiceExt as _;
+    /// #     let route = axum::routing::get(move |s: Session| async move { handler(&s); "ok" });
+    /// #     let app = axum::Router::new().route("/", route).layer(SessionLayer::new(config.clone()).unwrap());
+    /// #     let mut request = http::Request::get("/");
+    /// #     if let Some(cookie) = cookie { request = request.header("cookie", cookie); }
+    /// #     let request = request.body(axum::body::Body::empty()).unwrap();
+    /// #     tokio::runtime::Runtime::new().unwrap().block_on(app.oneshot(request)).unwrap()
+    /// # }
+    /// # let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    /// use flagon::flask::Limits;
+    /// let mut limits = Limits::default();
+    /// limits.max_cookie_len = 40;
+    /// let config = SessionConfig::new(key.clone()).decode_limits(limits);
+    /// let mut data = Map::new();
+    /// data.insert("user_id".into(), Value::Int(42));
+    /// let cookie = format!("session={}", flagon::flask::sign(&data, &key, now));
+    /// // Too long to look at: an empty session, as for any bad cookie.
+    /// visit(&config, Some(&cookie), |session| assert!(session.is_empty()));
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn decode_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
@@ -315,6 +610,18 @@ impl SessionConfig {
 
     /// Server-side stores: a session not used for this long expires (default: the
     /// permanent lifetime).
+    ///
+    /// ```
+    /// # use flagon::{Key, SessionConfig};
+    /// # let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// # let set_cookie = |c: &SessionConfig| flagon::fuzz_hooks::set_cookie(c, "v", None).0;
+    /// use std::time::Duration;
+    /// let config = SessionConfig::new(key).idle_timeout(Duration::from_secs(30 * 60));
+    /// // The touch throttle must stay under half of it:
+    /// assert_eq!(config.clone().touch_interval(Duration::from_secs(5 * 60)).validate(), Ok(()));
+    /// assert!(config.touch_interval(Duration::from_secs(20 * 60)).validate().is_err());
+    /// # Ok::<(), flagon::ConfigError>(())
+    /// ```
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.idle_timeout = Some(timeout);
         self
@@ -322,6 +629,19 @@ impl SessionConfig {
 
     /// Server-side stores: a session expires this long after it was created, however
     /// active it is (default: none).
+    ///
+    /// ```
+    /// # use flagon::{Key, SessionConfig};
+    /// # let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// # let set_cookie = |c: &SessionConfig| flagon::fuzz_hooks::set_cookie(c, "v", None).0;
+    /// use std::time::Duration;
+    /// // However active, a stored session ends 8 hours after the login that created it.
+    /// let config = SessionConfig::new(key)
+    ///     .idle_timeout(Duration::from_secs(30 * 60))
+    ///     .absolute_timeout(Duration::from_secs(8 * 3600));
+    /// assert!(format!("{config:?}").contains("absolute_timeout: Some(28800s)"));
+    /// # Ok::<(), flagon::ConfigError>(())
+    /// ```
     pub fn absolute_timeout(mut self, timeout: Duration) -> Self {
         self.absolute_timeout = Some(timeout);
         self
@@ -336,6 +656,18 @@ impl SessionConfig {
     /// `idle_timeout - touch_interval`. The default is a tenth of the idle timeout, at
     /// most 60 s; an interval set here must be less than half the idle timeout
     /// ([`validate`](Self::validate) refuses anything longer).
+    ///
+    /// ```
+    /// # use flagon::{Key, SessionConfig};
+    /// # let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// # let set_cookie = |c: &SessionConfig| flagon::fuzz_hooks::set_cookie(c, "v", None).0;
+    /// use std::time::Duration;
+    /// let config = SessionConfig::new(key).idle_timeout(Duration::from_secs(600));
+    /// assert_eq!(config.clone().touch_interval(Duration::from_secs(60)).validate(), Ok(()));
+    /// // Half the idle timeout or more would let active users be logged out:
+    /// assert!(config.touch_interval(Duration::from_secs(300)).validate().is_err());
+    /// # Ok::<(), flagon::ConfigError>(())
+    /// ```
     pub fn touch_interval(mut self, interval: Duration) -> Self {
         self.touch_interval = Some(interval);
         self
@@ -344,6 +676,30 @@ impl SessionConfig {
     /// Adds `Cache-Control: private` to a response that sets or deletes the session
     /// cookie and has no `Cache-Control` of its own (default on), so a shared cache never
     /// stores one user's cookie for another.
+    ///
+    /// ```
+    /// # #[cfg(feature = "axum")] {
+    /// # use flagon::{axum::SessionLayer, Key, Map, Session, SessionConfig, Value};
+    /// # fn visit(config: &SessionConfig, cookie: Option<&str>, handler: fn(&Session)) -> http::Response<axum::body::Body> {
+    /// #     use tower::ServiceExt as _;
+    /// #     let route = axum::routing::get(move |s: Session| async move { handler(&s); "ok" });
+    /// #     let app = axum::Router::new().route("/", route).layer(SessionLayer::new(config.clone()).unwrap());
+    /// #     let mut request = http::Request::get("/");
+    /// #     if let Some(cookie) = cookie { request = request.header("cookie", cookie); }
+    /// #     let request = request.body(axum::body::Body::empty()).unwrap();
+    /// #     tokio::runtime::Runtime::new().unwrap().block_on(app.oneshot(request)).unwrap()
+    /// # }
+    /// # let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    /// let config = SessionConfig::new(key);
+    /// let response = visit(&config, None, |session| session.insert_value("n", 1));
+    /// assert_eq!(response.headers()["cache-control"], "private");
+    /// let off = config.cache_control_private(false); // your own Cache-Control policy
+    /// let response = visit(&off, None, |session| session.insert_value("n", 1));
+    /// assert!(!response.headers().contains_key("cache-control"));
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn cache_control_private(mut self, on: bool) -> Self {
         self.cache_control_private = on;
         self
@@ -361,6 +717,15 @@ impl SessionConfig {
     /// a request whose reads went stale saves nothing and is answered with 409 Conflict:
     /// the client may retry. Reads cost nothing extra; a save checks one value per key
     /// read. Cookie sessions are unaffected (the cookie is the whole session).
+    ///
+    /// ```
+    /// # use flagon::{Key, SessionConfig};
+    /// # let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// # let set_cookie = |c: &SessionConfig| flagon::fuzz_hooks::set_cookie(c, "v", None).0;
+    /// let config = SessionConfig::new(key).strict_conflicts(true);
+    /// assert!(format!("{config:?}").contains("strict_conflicts: true"));
+    /// # Ok::<(), flagon::ConfigError>(())
+    /// ```
     pub fn strict_conflicts(mut self, on: bool) -> Self {
         self.strict_conflicts = on;
         self
@@ -381,12 +746,33 @@ impl SessionConfig {
 
     /// Server-side stores: the longest one store operation may take before the request gets
     /// the failure response (default 2 s).
+    ///
+    /// ```
+    /// # use flagon::{Key, SessionConfig};
+    /// # let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// # let set_cookie = |c: &SessionConfig| flagon::fuzz_hooks::set_cookie(c, "v", None).0;
+    /// use std::time::Duration;
+    /// let config = SessionConfig::new(key).store_deadline(Duration::from_millis(500));
+    /// assert_eq!(config.validate(), Ok(()));
+    /// assert!(config.store_deadline(Duration::ZERO).validate().is_err());
+    /// # Ok::<(), flagon::ConfigError>(())
+    /// ```
     pub fn store_deadline(mut self, deadline: Duration) -> Self {
         self.store_deadline = deadline;
         self
     }
 
     /// Server-side stores: the status of the response when the store fails (default 503).
+    ///
+    /// ```
+    /// # use flagon::{Key, SessionConfig};
+    /// # let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// # let set_cookie = |c: &SessionConfig| flagon::fuzz_hooks::set_cookie(c, "v", None).0;
+    /// // A load balancer that retries on 502 elsewhere:
+    /// let config = SessionConfig::new(key).store_failure_status(http::StatusCode::BAD_GATEWAY);
+    /// assert!(format!("{config:?}").contains("store_failure_status: 502"));
+    /// # Ok::<(), flagon::ConfigError>(())
+    /// ```
     pub fn store_failure_status(mut self, status: StatusCode) -> Self {
         self.store_failure_status = status;
         self
@@ -403,6 +789,16 @@ impl SessionConfig {
     /// [`store_failure_status`](Self::store_failure_status) rather than let a possibly
     /// revoked session through. Any of flagon's stores will do, the one a server-side
     /// layer uses included (the records live under keys no session id can produce).
+    ///
+    /// ```
+    /// # use flagon::{Key, SessionConfig};
+    /// # let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// # let set_cookie = |c: &SessionConfig| flagon::fuzz_hooks::set_cookie(c, "v", None).0;
+    /// use flagon::store::memory::MemoryStore;
+    /// let config = SessionConfig::new(key).revocation_store(MemoryStore::new(10_000));
+    /// assert!(format!("{config:?}").contains("revocations_kind: \"memory\""));
+    /// # Ok::<(), flagon::ConfigError>(())
+    /// ```
     pub fn revocation_store(mut self, store: impl SessionStore) -> Self {
         self.revocations_kind = store.kind();
         self.revocations = Some(Arc::new(store));
@@ -411,12 +807,46 @@ impl SessionConfig {
 
     /// Reads the time from `clock` instead of the system clock: for tests that need to
     /// move time (expiry, refresh), never for production.
+    ///
+    /// ```
+    /// # #[cfg(feature = "axum")] {
+    /// # use flagon::{axum::SessionLayer, Key, Map, Session, SessionConfig, Value};
+    /// # fn visit(config: &SessionConfig, cookie: Option<&str>, handler: fn(&Session)) -> http::Response<axum::body::Body> {
+    /// #     use tower::ServiceExt as _;
+    /// #     let route = axum::routing::get(move |s: Session| async move { handler(&s); "ok" });
+    /// #     let app = axum::Router::new().route("/", route).layer(SessionLayer::new(config.clone()).unwrap());
+    /// #     let mut request = http::Request::get("/");
+    /// #     if let Some(cookie) = cookie { request = request.header("cookie", cookie); }
+    /// #     let request = request.body(axum::body::Body::empty()).unwrap();
+    /// #     tokio::runtime::Runtime::new().unwrap().block_on(app.oneshot(request)).unwrap()
+    /// # }
+    /// # let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// # let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// // 2001-09-09 01:46:40 UTC, frozen:
+    /// let config = SessionConfig::new(key)
+    ///     .permanent_lifetime(Duration::from_secs(24 * 3600))
+    ///     .clock(|| UNIX_EPOCH + Duration::from_secs(1_000_000_000));
+    /// let response = visit(&config, None, |session| session.set_permanent(true));
+    /// let set_cookie = response.headers()["set-cookie"].to_str()?;
+    /// assert!(set_cookie.contains("; Expires=Mon, 10 Sep 2001 01:46:40 GMT"));
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
         self.clock = Clock::custom(clock);
         self
     }
 
     /// The configured cookie name.
+    ///
+    /// ```
+    /// # use flagon::{Key, SessionConfig};
+    /// # let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// # let set_cookie = |c: &SessionConfig| flagon::fuzz_hooks::set_cookie(c, "v", None).0;
+    /// assert_eq!(SessionConfig::new(key).get_cookie_name(), "session");
+    /// # Ok::<(), flagon::ConfigError>(())
+    /// ```
     pub fn get_cookie_name(&self) -> &str {
         &self.cookie_name
     }
@@ -471,6 +901,17 @@ impl SessionConfig {
     }
 
     /// Checks every setting; layers call this when they are built.
+    ///
+    /// ```
+    /// # use flagon::{Key, SessionConfig};
+    /// # let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// # let set_cookie = |c: &SessionConfig| flagon::fuzz_hooks::set_cookie(c, "v", None).0;
+    /// use flagon::ConfigError;
+    /// assert_eq!(SessionConfig::new(key.clone()).validate(), Ok(()));
+    /// let bad = SessionConfig::new(key).cookie_name("my session");
+    /// assert_eq!(bad.validate(), Err(ConfigError::CookieName("my session".into())));
+    /// # Ok::<(), flagon::ConfigError>(())
+    /// ```
     ///
     /// # Errors
     /// The first [`ConfigError`] found.

@@ -60,7 +60,7 @@ pub enum SessionError {
         key: String,
         /// What went wrong.
         #[source]
-        source: crate::value_serde::ValueError,
+        source: crate::value::ValueError,
     },
     /// The encoded session cookie would be over the configured size limit; browsers drop
     /// such cookies silently. Store less in the session, or use a server-side store.

@@ -7,7 +7,7 @@
 use crate::config::SessionConfig;
 use crate::cookie::{candidates, CookieWriter};
 use crate::flask::signer::Expiry;
-use crate::id::SessionId;
+use crate::id::{SessionId, StoreKey};
 use crate::key::{Key, KeyRing};
 #[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
 use crate::store::codec;
@@ -102,9 +102,9 @@ pub fn sign_id_cookie(raw: [u8; 24], key: &Key, now: u64) -> String {
     id.sign_cookie(key, now)
 }
 
-/// The session id in an id cookie value as the engine reads it: signature first (any
-/// age: the store decides liveness), then base64url, then the length; with "signed by
-/// a fallback key". The error is the reason the engine logs.
+/// The store key of the session id in an id cookie value as the engine reads it:
+/// signature first (any age: the store decides liveness), then base64url, then the
+/// length; with "signed by a fallback key". The error is the reason the engine logs.
 ///
 /// # Errors
 /// Why the value is not an id cookie.
@@ -114,11 +114,11 @@ pub fn verify_id_cookie(
     now: u64,
     clock_skew: u64,
     max_len: usize,
-) -> Result<(SessionId, bool), String> {
+) -> Result<(StoreKey, bool), String> {
     let expiry = Expiry {
         now,
         max_age: u64::MAX,
         clock_skew,
     };
-    SessionId::verify_cookie(value, keys, expiry, max_len)
+    SessionId::verify_cookie(value, keys, expiry, max_len).map(|(id, f)| (id.store_key(), f))
 }

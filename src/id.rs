@@ -1,4 +1,5 @@
-//! Session ids for server-side stores.
+//! Session ids for server-side stores, and the formats of the id cookies that carry them:
+//! flagon's own (signed like Flask's session cookie) and Flask-Session's sid.
 
 use std::fmt;
 
@@ -41,12 +42,13 @@ pub enum IdScheme {
 }
 
 /// A session id: random bytes from the operating system's CSPRNG. Only flagon (or, under
-/// [`IdScheme::FlaskSession`], Flask-Session) makes one.
+/// [`IdScheme::FlaskSession`], Flask-Session) makes one, and it never leaves the crate
+/// except in the signed cookie.
 ///
 /// It is a bearer token: `Debug` redacts it and it has no `Display`. Under
 /// [`IdScheme::Flagon`] stores never see it, only its [`StoreKey`].
 #[derive(Clone, PartialEq, Eq)]
-pub struct SessionId(Repr);
+pub(crate) struct SessionId(Repr);
 
 #[derive(Clone, PartialEq, Eq)]
 enum Repr {
@@ -99,7 +101,7 @@ impl SessionId {
 
     /// The key the store files this session under: SHA-256 of a flagon id, the bytes
     /// themselves of a Flask-Session sid.
-    pub fn store_key(&self) -> StoreKey {
+    pub(crate) fn store_key(&self) -> StoreKey {
         match &self.0 {
             Repr::Flagon(bytes) => StoreKey(Sha256::digest(bytes).into()),
             Repr::FlaskSession(bytes) => StoreKey(*bytes),
@@ -131,13 +133,71 @@ impl SessionId {
     }
 }
 
+/// Characters of a Flask-Session sid: 32 bytes in base64url without padding.
+const SID_LEN: usize = 43;
+/// Characters of a Flask-Session sid's signature: 20 bytes of HMAC-SHA1 in base64url
+/// without padding.
+const SIGNATURE_LEN: usize = 27;
+
+/// The id cookie of [`IdScheme::FlaskSession`], in the exact shapes Flask-Session 0.8
+/// writes with its default `SESSION_ID_LENGTH`.
+impl SessionId {
+    /// The cookie value of this sid: the sid itself, or, with `signer`, `sid.SIGNATURE`
+    /// as itsdangerous' plain `Signer` makes it (no timestamp, HMAC-SHA1 over the sid
+    /// text under the key derived with the salt `flask-session`).
+    pub(crate) fn flask_session_cookie(&self, signer: Option<&Key>) -> String {
+        let mut value = URL_SAFE_NO_PAD.encode(self.as_bytes());
+        if let Some(key) = signer {
+            let signature = key.sign(Purpose::FlaskSessionSid, value.as_bytes());
+            value.push('.');
+            URL_SAFE_NO_PAD.encode_string(signature, &mut value);
+        }
+        value
+    }
+
+    /// The sid in a cookie value, verified with `keys` when the scheme signs, and
+    /// whether a fallback key signed it. Only canonical base64url of the exact lengths is
+    /// accepted. The error is a reason for the logs; it never holds the value.
+    pub(crate) fn from_flask_session_cookie(
+        value: &[u8],
+        keys: Option<&KeyRing>,
+    ) -> Result<(SessionId, bool), &'static str> {
+        let (sid, stale) = match keys {
+            Some(keys) => {
+                if value.len() != SID_LEN + 1 + SIGNATURE_LEN || value[SID_LEN] != b'.' {
+                    return Err("not a signed sid (sid.signature of 43 and 27 characters)");
+                }
+                let (sid, signature) = (&value[..SID_LEN], &value[SID_LEN + 1..]);
+                let signature = decode_exact::<20>(signature)
+                    .ok_or("the signature is not canonical base64url")?;
+                let index = keys
+                    .verify(Purpose::FlaskSessionSid, sid, &signature)
+                    .ok_or("bad signature: no configured key signed this sid")?;
+                (sid, index > 0)
+            }
+            None => (value, false),
+        };
+        if sid.len() != SID_LEN {
+            return Err("the sid is not 43 characters (token_urlsafe(32))");
+        }
+        let bytes = decode_exact::<FLASK_SESSION_SID_BYTES>(sid)
+            .ok_or("the sid is not canonical base64url")?;
+        Ok((SessionId::from_flask_session_sid(bytes), stale))
+    }
+}
+
+/// Exactly `N` bytes from canonical base64url without padding.
+fn decode_exact<const N: usize>(text: &[u8]) -> Option<[u8; N]> {
+    URL_SAFE_NO_PAD.decode(text).ok()?.try_into().ok()
+}
+
 impl fmt::Debug for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SessionId(..)")
     }
 }
 
-/// What a store files a session under: SHA-256 of its [`SessionId`], or under
+/// What a store files a session under: SHA-256 of its session id, or under
 /// [`IdScheme::FlaskSession`] the 32 bytes of the sid itself.
 ///
 /// Under flagon's scheme, knowing a `StoreKey` does not let anyone present the session, so

@@ -58,7 +58,11 @@ mod session;
 pub mod store;
 pub mod telemetry;
 pub mod value;
-pub mod value_serde;
+/// Moved to [`value`]: one module for session values and their serde conversions.
+#[deprecated(note = "use `flagon::value::{to_value, from_value, ValueError}`")]
+pub mod value_serde {
+    pub use crate::value::{from_value, to_value, ValueError};
+}
 
 pub use config::{CookieMode, OversizePolicy, SameSite, SessionConfig};
 pub use error::{ConfigError, SessionError};

@@ -5,12 +5,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::engine::Shared;
 use crate::error::SessionError;
 use crate::registry::{SessionHandle, LABELS_KEY, OWNER_KEY, SINCE_KEY};
 use crate::store::Changes;
+use crate::value::{from_value, to_value};
 use crate::value::{Map, Value};
-use crate::value_serde::{from_value, to_value};
 
 /// The key Flask keeps `session.permanent` under.
 pub(crate) const PERMANENT_KEY: &str = "_permanent";
@@ -27,6 +26,17 @@ pub(crate) enum Lifecycle {
     Renew,
     /// End the session: delete it and its cookie.
     Purge,
+}
+
+/// What the layer that opened a session lends it: its clock, and the size check of
+/// [`Session::check_size`]. The engine implements it, so a session never needs to know
+/// the engine (which knows sessions).
+pub(crate) trait Host: Send + Sync {
+    /// Now, by the layer's clock (Unix seconds).
+    fn now(&self) -> u64;
+    /// The length of the `Set-Cookie` value `state` would get now, and the limit; `None`
+    /// when the session is kept in a store (its cookie holds only an id).
+    fn cookie_size(&self, state: &State) -> Option<(usize, usize)>;
 }
 
 /// The state behind a [`Session`] handle, read by the engine when the response is ready.
@@ -160,8 +170,9 @@ impl State {
 #[derive(Clone)]
 pub struct Session {
     state: Arc<Mutex<State>>,
-    /// The layer's configuration, for [`Session::check_size`]; `None` in unit tests.
-    shared: Option<Arc<Shared>>,
+    /// The layer that opened it, for [`Session::check_size`] and the clock; `None` for
+    /// a detached session.
+    host: Option<Arc<dyn Host>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -175,10 +186,10 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    pub(crate) fn from_state(state: State, shared: Option<Arc<Shared>>) -> Session {
+    pub(crate) fn from_state(state: State, host: Option<Arc<dyn Host>>) -> Session {
         Session {
             state: Arc::new(Mutex::new(state)),
-            shared,
+            host,
         }
     }
 
@@ -557,6 +568,33 @@ impl Session {
 
     /// Marks the session modified so it is saved (`session.modified = True`), for when
     /// you changed a value in place.
+    ///
+    /// ```
+    /// # #[cfg(feature = "axum")] {
+    /// # use flagon::{axum::SessionLayer, Key, Session, SessionConfig};
+    /// # fn visit(config: &SessionConfig, cookie: Option<&str>, handler: fn(&Session)) -> http::Response<axum::body::Body> {
+    /// #     use tower::ServiceExt as _;
+    /// #     let route = axum::routing::get(move |s: Session| async move { handler(&s); "ok" });
+    /// #     let app = axum::Router::new().route("/", route).layer(SessionLayer::new(config.clone()).unwrap());
+    /// #     let mut request = http::Request::get("/");
+    /// #     if let Some(cookie) = cookie { request = request.header("cookie", cookie); }
+    /// #     let request = request.body(axum::body::Body::empty()).unwrap();
+    /// #     tokio::runtime::Runtime::new().unwrap().block_on(app.oneshot(request)).unwrap()
+    /// # }
+    /// let key = Key::new("0123456789abcdef0123456789abcdef")?;
+    /// let config = SessionConfig::new(key.clone()).refresh_each_request(false);
+    /// let mut data = flagon::Map::new();
+    /// data.insert("n".into(), flagon::Value::Int(1));
+    /// let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
+    /// let cookie = format!("session={}", flagon::flask::sign(&data, &key, now.as_secs()));
+    /// // Reading sends nothing back; marking the session modified re-sends its cookie.
+    /// let read = visit(&config, Some(&cookie), |s| drop(s.get_value("n")));
+    /// assert!(read.headers().get("set-cookie").is_none());
+    /// let marked = visit(&config, Some(&cookie), |s| s.mark_modified());
+    /// assert!(marked.headers()["set-cookie"].to_str()?.starts_with("session="));
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn mark_modified(&self) {
         self.lock_for_write().modified = true;
     }
@@ -623,12 +661,12 @@ impl Session {
     /// # Errors
     /// [`SessionError::CookieTooLarge`] with the size and the limit.
     pub fn check_size(&self) -> Result<(), SessionError> {
-        let Some(shared) = self.shared.as_deref().filter(|s| s.store.is_none()) else {
+        let Some(host) = &self.host else {
             return Ok(());
         };
-        let state = self.lock_untracked();
-        let size = crate::engine::cookie_size(shared, &state);
-        let limit = shared.config.max_cookie_size;
+        let Some((size, limit)) = host.cookie_size(&self.lock_untracked()) else {
+            return Ok(());
+        };
         if size > limit {
             return Err(SessionError::CookieTooLarge { size, limit });
         }
@@ -642,9 +680,21 @@ impl Session {
     ///
     /// It also records when (under [`SINCE_KEY`]), for
     /// [`log_out_everywhere`](crate::registry::log_out_everywhere) on cookie sessions.
+    ///
+    /// ```
+    /// use flagon::registry::{OWNER_KEY, SINCE_KEY};
+    /// # let session = flagon::Session::detached();
+    /// // After checking the password:
+    /// session.set_owner("alice");
+    /// assert_eq!(session.get::<String>(OWNER_KEY)?.as_deref(), Some("alice"));
+    /// assert!(session.get::<u64>(SINCE_KEY)?.is_some_and(|since| since > 0));
+    /// session.purge();                       // log out: the owner goes with the session
+    /// assert_eq!(session.owner(), None);
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
     pub fn set_owner(&self, owner: &str) {
-        let now = match &self.shared {
-            Some(shared) => shared.config.clock.now(),
+        let now = match &self.host {
+            Some(host) => host.now(),
             None => crate::config::Clock::default().now(),
         };
         let mut state = self.lock_for_write();
@@ -675,6 +725,13 @@ impl Session {
     }
 
     /// The owner set with [`set_owner`](Self::set_owner), if any.
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// assert_eq!(session.owner(), None);     // anonymous
+    /// session.set_owner("42");
+    /// assert_eq!(session.owner().as_deref(), Some("42"));
+    /// ```
     pub fn owner(&self) -> Option<String> {
         match self.lock().data.get(OWNER_KEY) {
             Some(Value::Str(owner)) => Some(owner.clone()),
@@ -685,6 +742,18 @@ impl Session {
     /// Sets a label an account page shows next to this session in
     /// [`Registry::list`](crate::registry::Registry::list) (for example `device` →
     /// `"Firefox on Linux"`). Kept in the session under [`LABELS_KEY`].
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// use flagon::registry::LABELS_KEY;
+    /// # let session = flagon::Session::detached();
+    /// session.set_label("device", "Firefox on Linux");
+    /// session.set_label("ip", "203.0.113.7");
+    /// let labels: BTreeMap<String, String> = session.get(LABELS_KEY)?.unwrap();
+    /// assert_eq!(labels["device"], "Firefox on Linux");
+    /// assert_eq!(labels.len(), 2);
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
     pub fn set_label(&self, name: &str, value: &str) {
         let mut state = self.lock_for_write();
         let mut labels = match state.data.get(LABELS_KEY) {
@@ -699,6 +768,14 @@ impl Session {
     /// or a session this request is creating. Pass it to
     /// [`Registry::list`](crate::registry::Registry::list) to mark the current session,
     /// and to [`Registry::revoke_all`](crate::registry::Registry::revoke_all) to keep it.
+    ///
+    /// ```
+    /// # let session = flagon::Session::detached();
+    /// // Not loaded from a store (a cookie session, or a new one): no handle.
+    /// session.insert("user_id", 42)?;
+    /// assert!(session.handle().is_none());
+    /// # Ok::<(), flagon::SessionError>(())
+    /// ```
     pub fn handle(&self) -> Option<SessionHandle> {
         self.lock_untracked().handle.clone()
     }
@@ -761,7 +838,7 @@ fn flash_pair(entry: &Value) -> Option<(String, String)> {
     }
 }
 
-fn value_error(key: &str, source: crate::value_serde::ValueError) -> SessionError {
+fn value_error(key: &str, source: crate::value::ValueError) -> SessionError {
     SessionError::Value {
         key: key.to_owned(),
         source,

@@ -6,6 +6,7 @@
 
 mod cookie_mode;
 mod not_before;
+pub(crate) mod reply;
 mod sid_cookie;
 pub(crate) mod slot;
 mod store_mode;
@@ -23,7 +24,7 @@ use crate::config::{CookieMode, SessionConfig};
 use crate::cookie::{candidates, CookieWriter};
 use crate::error::ConfigError;
 use crate::id::{IdScheme, SessionId};
-use crate::session::{Session, State};
+use crate::session::{Host, Session, State};
 use crate::store::dyn_store::DynStore;
 use crate::store::{SessionStore, StoreError};
 use crate::telemetry;
@@ -172,7 +173,8 @@ pub(crate) fn open_cookie<'a>(
     cookie_mode::open(shared, cookie_headers, shared.config.clock.now()).0
 }
 
-/// What to add to the response, or what to replace it with.
+/// What to add to the response, or what to replace it with; [`reply::apply`] turns it
+/// into header edits or a replacement response.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Outcome {
     /// Add `Cookie` to `Vary`.
@@ -216,19 +218,11 @@ impl FailureKind {
     }
 }
 
-/// The body of the 500 for a route without the session layer: the fix is for the
-/// developer and goes to the log; the visitor learns nothing about the server.
-pub(crate) const MISSING_LAYER_MESSAGE: &str = "Internal Server Error\n";
-
-/// The body of a store-failure response: nothing about the store's internals.
-pub(crate) const STORE_FAILURE_MESSAGE: &str =
-    "The session store is unavailable; please try again shortly.\n";
-
 impl Failure {
     pub(crate) fn store(config: &SessionConfig) -> Failure {
         Failure {
             status: config.store_failure_status,
-            message: STORE_FAILURE_MESSAGE,
+            message: reply::STORE_FAILURE_MESSAGE,
             kind: FailureKind::Store,
         }
     }
@@ -342,18 +336,19 @@ fn server_error(state: &State, status: StatusCode) -> Outcome {
     }
 }
 
-/// Length of the `Set-Cookie` value the session would get now.
-pub(crate) fn cookie_size(shared: &Shared, state: &State) -> usize {
-    cookie_mode::encode(shared, state, shared.config.clock.now()).len()
-}
+/// What a session needs of its layer; see [`Host`].
+impl Host for Shared {
+    fn now(&self) -> u64 {
+        self.config.clock.now()
+    }
 
-/// Does this `Vary` header value already cover `Cookie` (or vary on everything)?
-pub(crate) fn vary_covers_cookie(value: &[u8]) -> bool {
-    std::str::from_utf8(value).is_ok_and(|list| {
-        list.split(',')
-            .map(str::trim)
-            .any(|token| token == "*" || token.eq_ignore_ascii_case("cookie"))
-    })
+    fn cookie_size(&self, state: &State) -> Option<(usize, usize)> {
+        if self.store.is_some() {
+            return None;
+        }
+        let size = cookie_mode::encode(self, state, self.config.clock.now()).len();
+        Some((size, self.config.max_cookie_size))
+    }
 }
 
 /// The expiry to give a stored session now: idle timeout, capped by the absolute one.

@@ -1,27 +1,21 @@
 //! The id cookie of [`IdScheme::FlaskSession`]: Flask-Session 0.8's sid, so a Flask app
-//! and a flagon app behind the same domain can present each other's sessions.
+//! and a flagon app behind the same domain can present each other's sessions. The format
+//! itself is in [`crate::id`]; here the engine finds it among the request's cookies and
+//! writes it with the session's expiry.
 //!
 //! The sid is `secrets.token_urlsafe(32)`: 32 random bytes as 43 base64url characters.
 //! Unsigned (Flask-Session's default) the cookie is the sid itself. With
-//! `SESSION_USE_SIGNER` it is `sid.SIGNATURE`, itsdangerous' plain `Signer`: no timestamp,
-//! HMAC-SHA1 over the sid text under the key derived with the salt `flask-session`,
-//! signature in base64url. flagon also accepts a sid signed with a fallback key and
-//! re-signs it with the current one; Flask-Session knows only `SECRET_KEY`.
+//! `SESSION_USE_SIGNER` it is `sid.SIGNATURE`, itsdangerous' plain `Signer`. flagon also
+//! accepts a sid signed with a fallback key and re-signs it with the current one;
+//! Flask-Session knows only `SECRET_KEY`.
 //!
 //! Only the exact shapes Flask-Session writes with its default `SESSION_ID_LENGTH` are
 //! accepted; anything else starts an empty session, as an unknown sid does in
 //! Flask-Session.
 
 use super::{cookie_expiry, Shared};
-use crate::flask::base64::{decode_segment_small, encode_segment_into};
-use crate::id::{IdScheme, SessionId, FLASK_SESSION_SID_BYTES};
-use crate::key::Purpose;
+use crate::id::{IdScheme, SessionId};
 use crate::session::{State, PERMANENT_KEY};
-
-/// Characters of a sid: 32 bytes in base64url without padding.
-const SID_LEN: usize = 43;
-/// Characters of a signature: 20 bytes of HMAC-SHA1 in base64url without padding.
-const SIGNATURE_LEN: usize = 27;
 
 /// The first cookie value that holds a well-formed sid (verified, if the scheme signs):
 /// the id and whether it was signed with a fallback key.
@@ -46,47 +40,16 @@ pub(super) fn read<'a>(
 }
 
 fn parse(shared: &Shared, value: &[u8], signed: bool) -> Result<(SessionId, bool), &'static str> {
-    let (sid, stale) = if signed {
-        if value.len() != SID_LEN + 1 + SIGNATURE_LEN || value[SID_LEN] != b'.' {
-            return Err("not a signed sid (sid.signature of 43 and 27 characters)");
-        }
-        let (sid, signature) = (&value[..SID_LEN], &value[SID_LEN + 1..]);
-        let (signature, _) = decode_segment_small::<20>(signature)
-            .ok_or("the signature is not canonical base64url")?;
-        let index = shared
-            .config
-            .keys
-            .verify(Purpose::FlaskSessionSid, sid, &signature)
-            .ok_or("bad signature: no configured key signed this sid")?;
-        (sid, index > 0)
-    } else {
-        (value, false)
-    };
-    if sid.len() != SID_LEN {
-        return Err("the sid is not 43 characters (token_urlsafe(32))");
-    }
-    let (bytes, _) = decode_segment_small::<FLASK_SESSION_SID_BYTES>(sid)
-        .ok_or("the sid is not canonical base64url")?;
-    Ok((SessionId::from_flask_session_sid(bytes), stale))
+    SessionId::from_flask_session_cookie(value, signed.then_some(&shared.config.keys))
 }
 
 /// The cookie value for `id`: the sid, signed if the scheme says so.
 pub(super) fn value(shared: &Shared, id: &SessionId) -> String {
-    let mut value = String::with_capacity(SID_LEN + 1 + SIGNATURE_LEN);
-    encode_segment_into(id.as_bytes(), &mut value);
-    if matches!(
+    let signed = matches!(
         shared.id_scheme,
         IdScheme::FlaskSession { signed: true, .. }
-    ) {
-        let signature = shared
-            .config
-            .keys
-            .current()
-            .sign(Purpose::FlaskSessionSid, value.as_bytes());
-        value.push('.');
-        encode_segment_into(&signature, &mut value);
-    }
-    value
+    );
+    id.flask_session_cookie(signed.then(|| shared.config.keys.current()))
 }
 
 /// `Set-Cookie` carrying the sid, with `Expires` when the session is permanent (Flask's
@@ -112,6 +75,7 @@ pub(super) fn write(shared: &Shared, id: &SessionId, state: &State, now: u64) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flask::base64::decode_segment_small;
     use crate::{Key, SessionConfig};
 
     fn shared(signed: bool) -> Shared {
@@ -129,7 +93,7 @@ mod tests {
         let shared = shared(false);
         let id = SessionId::generate_for(shared.id_scheme);
         let text = value(&shared, &id);
-        assert_eq!(text.len(), SID_LEN);
+        assert_eq!(text.len(), 43);
         let (back, stale) = parse(&shared, text.as_bytes(), false).expect("parses");
         assert_eq!(back, id);
         assert!(!stale);

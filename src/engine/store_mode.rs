@@ -22,7 +22,7 @@ use crate::key::Purpose;
 use crate::registry::SessionHandle;
 use crate::session::{Lifecycle, Session, State};
 use crate::store::dyn_store::DynStore;
-use crate::store::{Applied, Created, Record, StoreError};
+use crate::store::{Applied, Created, Record, Renewed, StoreError};
 use crate::telemetry::{self, OpenOutcome};
 
 /// How many fresh ids to try when the store reports a collision.
@@ -346,13 +346,15 @@ async fn renew(
         )
         .await;
         match renewed.map_err(|e| store_failed(shared, &e))? {
-            Ok(Applied::Gone) => return restart(shared, store, state, now).await,
-            Ok(Applied::Conflict) => return Err(conflict()),
-            Ok(_) => {
+            Renewed::Gone => return restart(shared, store, state, now).await,
+            Renewed::Conflict => return Err(conflict()),
+            Renewed::Collision => {
+                tracing::warn!("session id collision on renew; drawing another id");
+            }
+            _ => {
                 record_hash(&tracing::Span::current(), "new_id_hash", &id);
                 return Ok(Some(id_cookie(shared, &id, state, now)));
             }
-            Err(_collision) => tracing::warn!("session id collision on renew; drawing another id"),
         }
     }
     Err(Failure::store(&shared.config))

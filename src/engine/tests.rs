@@ -11,7 +11,7 @@ use crate::config::SessionConfig;
 use crate::id::{SessionId, StoreKey};
 use crate::key::Key;
 use crate::session::{Session, State, PERMANENT_KEY};
-use crate::store::{Applied, Changes, Created, Record, SessionStore, StoreError};
+use crate::store::{Applied, Changes, Created, Record, Renewed, SessionStore, StoreError};
 use crate::value::{Map, Value};
 
 /// What the handler did to the session.
@@ -187,9 +187,9 @@ impl SessionStore for Arc<Recording> {
         _: &Changes,
         _: u64,
         _: u64,
-    ) -> Result<Result<Applied, Created>, StoreError> {
+    ) -> Result<Renewed, StoreError> {
         self.note("renew");
-        Ok(Ok(self.applied()))
+        Ok(self.applied().into())
     }
     async fn touch(&self, _: &StoreKey, _: u64, _: u64) -> Result<Applied, StoreError> {
         self.note("touch");

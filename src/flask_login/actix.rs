@@ -40,12 +40,15 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use actix_web::dev::{forward_ready, Payload, Service, ServiceRequest, ServiceResponse, Transform};
-use actix_web::http::header::{HeaderValue, COOKIE, SET_COOKIE};
+use actix_web::http::header::{HeaderValue, COOKIE};
 use actix_web::http::StatusCode;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
-use super::{remember_cookie_update, Client, CurrentUser, LoginConfig, LoginOptions, RequestLogin};
-use crate::actix::SessionRejection;
+pub use super::Login;
+use super::UNAUTHORIZED;
+use super::{send_remember_cookie, Client, CurrentUser, LoginConfig, RequestLogin};
+use crate::actix::{plain_response, SessionRejection};
+use crate::engine::reply::Plain;
 use crate::engine::slot::Slot;
 use crate::error::ConfigError;
 use crate::session::Session;
@@ -130,27 +133,10 @@ where
         let future = self.service.call(request);
         Box::pin(async move {
             let mut response = future.await?;
-            if let Some(cookie) = finish(slot, &config).await {
-                match HeaderValue::try_from(cookie) {
-                    Ok(value) => response.headers_mut().append(SET_COOKIE, value),
-                    Err(_) => tracing::error!(
-                        "remember cookie is not a valid header value (control bytes in the user id?); not sent"
-                    ),
-                }
-            }
+            send_remember_cookie(slot, &config, response.headers_mut()).await;
             Ok(response)
         })
     }
-}
-
-/// The remember cookie's `Set-Cookie`, when the session asks for one.
-async fn finish(slot: Option<Slot<HeaderValue>>, config: &LoginConfig) -> Option<String> {
-    let slot = slot?;
-    if !slot.is_opened() && !config.refresh_each_request {
-        return None;
-    }
-    let session = slot.session().await.ok()?;
-    remember_cookie_update(&session, config)
 }
 
 /// Why [`Login`] or [`CurrentUser`] could not be extracted in actix-web.
@@ -189,61 +175,14 @@ impl ResponseError for LoginRejection {
     }
 
     fn error_response(&self) -> HttpResponse {
-        match self {
-            LoginRejection::Unauthorized => HttpResponse::Unauthorized()
-                .content_type("text/plain; charset=utf-8")
-                .body("Please log in to access this page.\n"),
-            LoginRejection::MissingMiddleware => {
-                // The fix is for the developer: in the log, not in the visitor's page.
-                tracing::error!("{self}");
-                HttpResponse::InternalServerError()
-                    .content_type("text/plain; charset=utf-8")
-                    .body(crate::engine::MISSING_LAYER_MESSAGE)
+        plain_response(match self {
+            LoginRejection::Unauthorized => {
+                Plain::text(http::StatusCode::UNAUTHORIZED, UNAUTHORIZED)
             }
-            LoginRejection::Session(rejection) => rejection.error_response(),
-        }
-    }
-}
-
-/// The request's login: Flask-Login's `login_user`, `logout_user`, `confirm_login` and
-/// `current_user`, bound to this request's session and client.
-#[derive(Clone, Debug)]
-pub struct Login {
-    session: Session,
-    request: Arc<RequestLogin>,
-}
-
-impl Login {
-    /// The logged-in user, if any (Flask-Login's `current_user`), looked up once per
-    /// request: session protection, then the session, then the remember cookie.
-    pub fn current_user(&self) -> Option<CurrentUser> {
-        self.request.current_user(&self.session)
-    }
-
-    /// Logs `user_id` in (`login_user(user, remember, duration, fresh)`).
-    pub fn login_user(&self, user_id: &str, options: &LoginOptions) {
-        self.request.login_user(&self.session, user_id, options);
-    }
-
-    /// Logs the user out (`logout_user()`), deleting the remember cookie if the request
-    /// carried one.
-    pub fn logout_user(&self) {
-        self.request.logout_user(&self.session);
-    }
-
-    /// Marks the login fresh after the user re-entered a password (`confirm_login()`).
-    pub fn confirm_login(&self) {
-        self.request.confirm_login(&self.session);
-    }
-
-    /// The session this login lives in.
-    pub fn session(&self) -> &Session {
-        &self.session
-    }
-
-    /// The request facts Flask-Login reads.
-    pub fn client(&self) -> &Client {
-        &self.request.client
+            // The fix is for the developer: in the log, not in the visitor's page.
+            LoginRejection::MissingMiddleware => Plain::missing_layer(self),
+            LoginRejection::Session(rejection) => return rejection.error_response(),
+        })
     }
 }
 
@@ -257,7 +196,7 @@ impl FromRequest for Login {
         Box::pin(async move {
             let request = login.ok_or(LoginRejection::MissingMiddleware)?;
             let session = session.await.map_err(LoginRejection::Session)?;
-            Ok(Login { session, request })
+            Ok(Login::new(session, request))
         })
     }
 }

@@ -40,14 +40,16 @@ use std::task::{Context, Poll};
 
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
-use http::header::SET_COOKIE;
 use http::request::Parts;
 use http::{HeaderValue, Request, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::{remember_cookie_update, Client, CurrentUser, LoginConfig, LoginOptions, RequestLogin};
-use crate::axum::SessionRejection;
+pub use super::Login;
+use super::UNAUTHORIZED;
+use super::{send_remember_cookie, Client, CurrentUser, LoginConfig, RequestLogin};
+use crate::axum::{plain_response, SessionRejection};
+use crate::engine::reply::Plain;
 use crate::engine::slot::Slot;
 use crate::error::ConfigError;
 use crate::session::Session;
@@ -155,30 +157,10 @@ where
         let future = self.inner.call(request);
         Box::pin(async move {
             let Ok(mut response) = future.await;
-            if let Some(cookie) = finish(slot, &config).await {
-                match HeaderValue::try_from(cookie) {
-                    Ok(value) => {
-                        response.headers_mut().append(SET_COOKIE, value);
-                    }
-                    Err(_) => tracing::error!(
-                        "remember cookie is not a valid header value (control bytes in the user id?); not sent"
-                    ),
-                }
-            }
+            send_remember_cookie(slot, &config, response.headers_mut()).await;
             Ok(response)
         })
     }
-}
-
-/// The remember cookie's `Set-Cookie`, when the session asks for one. The session is
-/// only opened here when a handler opened it or the cookie is refreshed on every request.
-async fn finish(slot: Option<Slot<HeaderValue>>, config: &LoginConfig) -> Option<String> {
-    let slot = slot?;
-    if !slot.is_opened() && !config.refresh_each_request {
-        return None;
-    }
-    let session = slot.session().await.ok()?;
-    remember_cookie_update(&session, config)
 }
 
 /// Why [`Login`] or [`CurrentUser`] could not be extracted.
@@ -209,77 +191,12 @@ impl std::error::Error for LoginRejection {}
 
 impl IntoResponse for LoginRejection {
     fn into_response(self) -> Response {
-        match self {
-            LoginRejection::Unauthorized => (
-                StatusCode::UNAUTHORIZED,
-                "Please log in to access this page.\n",
-            )
-                .into_response(),
-            LoginRejection::MissingLayer => {
-                // The fix is for the developer: in the log, not in the visitor's page.
-                tracing::error!("{self}");
-                let status = StatusCode::INTERNAL_SERVER_ERROR;
-                (status, crate::engine::MISSING_LAYER_MESSAGE).into_response()
-            }
-            LoginRejection::Session(rejection) => rejection.into_response(),
-        }
-    }
-}
-
-/// The request's login: Flask-Login's `login_user`, `logout_user`, `confirm_login` and
-/// `current_user`, bound to this request's session and client.
-///
-/// ```
-/// use flagon::flask_login::{axum::Login, LoginOptions};
-///
-/// async fn login(login: Login) -> &'static str {
-///     // after checking the password:
-///     login.login_user("42", &LoginOptions::new().remember(true));
-///     "Logged in"
-/// }
-///
-/// async fn logout(login: Login) -> &'static str {
-///     login.logout_user();
-///     "Logged out"
-/// }
-/// ```
-#[derive(Clone, Debug)]
-pub struct Login {
-    session: Session,
-    request: Arc<RequestLogin>,
-}
-
-impl Login {
-    /// The logged-in user, if any (Flask-Login's `current_user`), looked up once per
-    /// request: session protection, then the session, then the remember cookie.
-    pub fn current_user(&self) -> Option<CurrentUser> {
-        self.request.current_user(&self.session)
-    }
-
-    /// Logs `user_id` in (`login_user(user, remember, duration, fresh)`).
-    pub fn login_user(&self, user_id: &str, options: &LoginOptions) {
-        self.request.login_user(&self.session, user_id, options);
-    }
-
-    /// Logs the user out (`logout_user()`), deleting the remember cookie if the request
-    /// carried one.
-    pub fn logout_user(&self) {
-        self.request.logout_user(&self.session);
-    }
-
-    /// Marks the login fresh after the user re-entered a password (`confirm_login()`).
-    pub fn confirm_login(&self) {
-        self.request.confirm_login(&self.session);
-    }
-
-    /// The session this login lives in.
-    pub fn session(&self) -> &Session {
-        &self.session
-    }
-
-    /// The request facts Flask-Login reads.
-    pub fn client(&self) -> &Client {
-        &self.request.client
+        plain_response(match self {
+            LoginRejection::Unauthorized => Plain::text(StatusCode::UNAUTHORIZED, UNAUTHORIZED),
+            // The fix is for the developer: in the log, not in the visitor's page.
+            LoginRejection::MissingLayer => Plain::missing_layer(&self),
+            LoginRejection::Session(rejection) => return rejection.into_response(),
+        })
     }
 }
 
@@ -295,7 +212,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Login {
         let session = <Session as FromRequestParts<S>>::from_request_parts(parts, state)
             .await
             .map_err(LoginRejection::Session)?;
-        Ok(Login { session, request })
+        Ok(Login::new(session, request))
     }
 }
 

@@ -111,6 +111,7 @@ pub mod actix;
 #[cfg(feature = "axum")]
 pub mod axum;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use remember::{decode_remember_cookie, encode_remember_cookie, Client};
@@ -556,6 +557,99 @@ impl RequestLogin {
         }
     }
 }
+
+/// The request's login: Flask-Login's `login_user`, `logout_user`, `confirm_login` and
+/// `current_user`, bound to this request's session and client. An extractor in both
+/// frameworks ([`axum`] and [`actix`] re-export it).
+///
+/// ```
+/// use flagon::flask_login::{Login, LoginOptions};
+///
+/// async fn login(login: Login) -> &'static str {
+///     // after checking the password:
+///     login.login_user("42", &LoginOptions::new().remember(true));
+///     "Logged in"
+/// }
+///
+/// async fn logout(login: Login) -> &'static str {
+///     login.logout_user();
+///     "Logged out"
+/// }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Login {
+    session: Session,
+    request: Arc<RequestLogin>,
+}
+
+impl Login {
+    pub(crate) fn new(session: Session, request: Arc<RequestLogin>) -> Login {
+        Login { session, request }
+    }
+
+    /// The logged-in user, if any (Flask-Login's `current_user`), looked up once per
+    /// request: session protection, then the session, then the remember cookie.
+    pub fn current_user(&self) -> Option<CurrentUser> {
+        self.request.current_user(&self.session)
+    }
+
+    /// Logs `user_id` in (`login_user(user, remember, duration, fresh)`).
+    pub fn login_user(&self, user_id: &str, options: &LoginOptions) {
+        self.request.login_user(&self.session, user_id, options);
+    }
+
+    /// Logs the user out (`logout_user()`), deleting the remember cookie if the request
+    /// carried one.
+    pub fn logout_user(&self) {
+        self.request.logout_user(&self.session);
+    }
+
+    /// Marks the login fresh after the user re-entered a password (`confirm_login()`).
+    pub fn confirm_login(&self) {
+        self.request.confirm_login(&self.session);
+    }
+
+    /// The session this login lives in.
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// The request facts Flask-Login reads.
+    pub fn client(&self) -> &Client {
+        &self.request.client
+    }
+}
+
+/// What both adapters' layers do once the handler has answered: add the remember
+/// cookie's `Set-Cookie` when the session asks for one. The session is only opened here
+/// when a handler opened it or the cookie is refreshed on every request.
+#[cfg(any(feature = "axum", feature = "actix"))]
+pub(crate) async fn send_remember_cookie<C: AsRef<[u8]>>(
+    slot: Option<crate::engine::slot::Slot<C>>,
+    config: &LoginConfig,
+    headers: &mut impl crate::engine::reply::Headers,
+) {
+    let Some(slot) = slot else {
+        return;
+    };
+    if !slot.is_opened() && !config.refresh_each_request {
+        return;
+    }
+    let Ok(session) = slot.session().await else {
+        return;
+    };
+    let Some(cookie) = remember_cookie_update(&session, config) else {
+        return;
+    };
+    if !headers.append("set-cookie", &cookie) {
+        tracing::error!(
+            "remember cookie is not a valid header value (control bytes in the user id?); not sent"
+        );
+    }
+}
+
+/// The body of the 401 for an anonymous request (Flask-Login's `login_message`).
+const UNAUTHORIZED: &str = "Please log in to access this page.\n";
 
 #[cfg(test)]
 mod tests;

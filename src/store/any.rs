@@ -11,7 +11,7 @@
 //!
 //! Errors never repeat the spec, since a URL may carry a password.
 
-use super::{Applied, Changes, Created, Record, SessionStore, StoreError};
+use super::{Applied, Changes, Created, Record, Renewed, SessionStore, StoreError};
 use crate::id::{IdScheme, StoreKey};
 
 /// Why [`AnyStore::connect`] failed.
@@ -330,7 +330,7 @@ impl SessionStore for AnyStore {
         changes: &Changes,
         expires_at: u64,
         now: u64,
-    ) -> Result<Result<Applied, Created>, StoreError> {
+    ) -> Result<Renewed, StoreError> {
         dispatch!(self, s => s.renew(old, new, changes, expires_at, now).await)
     }
 

@@ -22,7 +22,7 @@
 
 use std::sync::Arc;
 
-use super::{Applied, Changes, Created, Record, SessionStore, StoreError};
+use super::{Applied, Changes, Created, Record, Renewed, SessionStore, StoreError};
 use crate::id::{SessionId, StoreKey};
 use crate::value::{Map, Value};
 
@@ -399,7 +399,7 @@ pub async fn apply_checks_expectations<S: SessionStore>(store: &S) {
             "renew",
             store.renew(&key, &new, &renew, now + 3600, now).await
         ),
-        Ok(Applied::Conflict),
+        Renewed::Conflict,
         "a renew with a stale expectation moved the session"
     );
     assert!(load(store, &key, now).await.is_some(), "the old key died");

@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use super::{Applied, Changes, Created, Record, SessionStore, StoreError};
+use super::{Applied, Changes, Created, Record, Renewed, SessionStore, StoreError};
 use crate::id::StoreKey;
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -35,7 +35,7 @@ pub(crate) trait DynStore: Send + Sync + 'static {
         changes: &'a Changes,
         expires_at: u64,
         now: u64,
-    ) -> BoxFuture<'a, Result<Result<Applied, Created>, StoreError>>;
+    ) -> BoxFuture<'a, Result<Renewed, StoreError>>;
     fn touch<'a>(
         &'a self,
         key: &'a StoreKey,
@@ -82,7 +82,7 @@ impl<S: SessionStore> DynStore for S {
         changes: &'a Changes,
         expires_at: u64,
         now: u64,
-    ) -> BoxFuture<'a, Result<Result<Applied, Created>, StoreError>> {
+    ) -> BoxFuture<'a, Result<Renewed, StoreError>> {
         Box::pin(SessionStore::renew(
             self, old, new, changes, expires_at, now,
         ))

@@ -111,7 +111,7 @@ use std::time::{Duration, Instant};
 use super::codec::{backend, SetupError};
 use super::redis::conn::Link;
 use super::redis::{single_node_link, within};
-use super::{Applied, Changes, Created, Record, SessionStore, StoreError};
+use super::{Applied, Changes, Created, Record, Renewed, SessionStore, StoreError};
 use crate::flask::base64::encode_segment_into;
 use crate::id::{IdScheme, StoreKey};
 use crate::value::{Map, Value};
@@ -476,9 +476,9 @@ impl SessionStore for FlaskSessionRedisStore {
         changes: &Changes,
         expires_at: u64,
         now: u64,
-    ) -> Result<Result<Applied, Created>, StoreError> {
+    ) -> Result<Renewed, StoreError> {
         if old == new {
-            return Ok(Err(Created::Collision));
+            return Ok(Renewed::Collision);
         }
         let (old, new) = (self.key(old), self.key(new));
         let steps = async {
@@ -505,10 +505,10 @@ impl SessionStore for FlaskSessionRedisStore {
             }
         };
         Ok(match within(self.options.deadline * 3, steps).await? {
-            Outcome::Done => Ok(Applied::Done),
-            Outcome::Gone => Ok(Applied::Gone),
-            Outcome::Conflict => Ok(Applied::Conflict),
-            Outcome::Collision => Err(Created::Collision),
+            Outcome::Done => Renewed::Done,
+            Outcome::Gone => Renewed::Gone,
+            Outcome::Conflict => Renewed::Conflict,
+            Outcome::Collision => Renewed::Collision,
         })
     }
 

@@ -16,7 +16,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
-use super::{Applied, Changes, Created, Record, SessionStore, StoreError};
+use super::{Applied, Changes, Created, Record, Renewed, SessionStore, StoreError};
 use crate::id::StoreKey;
 
 /// Sessions kept by default before the oldest are evicted.
@@ -214,28 +214,28 @@ impl MemoryStore {
         changes: &Changes,
         expires_at: u64,
         now: u64,
-    ) -> Result<Applied, Created> {
+    ) -> Renewed {
         let mut inner = self.lock();
         if !inner.live(old, now) {
-            return Ok(Applied::Gone);
+            return Renewed::Gone;
         }
         if old == new || inner.live(new, now) {
-            return Err(Created::Collision);
+            return Renewed::Collision;
         }
         if !inner
             .records
             .get(old)
             .is_some_and(|r| changes.expectations_hold(&r.data))
         {
-            return Ok(Applied::Conflict);
+            return Renewed::Conflict;
         }
         let Some(mut record) = inner.remove(old) else {
-            return Ok(Applied::Gone);
+            return Renewed::Gone;
         };
         changes.apply_to(&mut record.data);
         record.expires_at = expires_at;
         inner.insert(*new, record, true);
-        Ok(Applied::Done)
+        Renewed::Done
     }
 
     fn touch_now(&self, key: &StoreKey, expires_at: u64, now: u64) -> Applied {
@@ -287,7 +287,7 @@ impl SessionStore for MemoryStore {
         changes: &Changes,
         expires_at: u64,
         now: u64,
-    ) -> Result<Result<Applied, Created>, StoreError> {
+    ) -> Result<Renewed, StoreError> {
         Ok(self.renew_now(old, new, changes, expires_at, now))
     }
 

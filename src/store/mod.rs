@@ -166,7 +166,7 @@ pub enum Created {
     Collision,
 }
 
-/// Result of [`SessionStore::apply`], [`SessionStore::touch`] and [`SessionStore::renew`].
+/// Result of [`SessionStore::apply`] and [`SessionStore::touch`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Applied {
@@ -178,6 +178,34 @@ pub enum Applied {
     /// A key the request read ([`Changes::expect`]) holds another value now: another
     /// request changed it meanwhile. Nothing was written.
     Conflict,
+}
+
+/// Result of [`SessionStore::renew`]: what happened to the move, in one value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Renewed {
+    /// The record moved to the new key with the changes applied; the old key loads nothing.
+    Done,
+    /// No live record under the old key: it was purged, renewed away or expired
+    /// meanwhile. Nothing was written; the session must not be recreated.
+    Gone,
+    /// A key the request read ([`Changes::expect`]) holds another value now. Nothing was
+    /// written.
+    Conflict,
+    /// A record already lives under the new key. Both records were left as they were.
+    Collision,
+}
+
+/// What an [`apply`](SessionStore::apply) that stands for a renew reported, as a
+/// [`Renewed`]: for stores that wrap another, or renew in steps.
+impl From<Applied> for Renewed {
+    fn from(applied: Applied) -> Renewed {
+        match applied {
+            Applied::Done => Renewed::Done,
+            Applied::Gone => Renewed::Gone,
+            Applied::Conflict => Renewed::Conflict,
+        }
+    }
 }
 
 /// A store failure. The request that hit it gets the configured failure response, and the
@@ -234,9 +262,9 @@ pub trait SessionStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Applied, StoreError>> + Send;
 
     /// Moves the live record under `old` to `new` with `changes` applied, atomically: after
-    /// it, `old` loads nothing. [`Applied::Gone`] if `old` has no live record;
-    /// a collision on `new` is reported as [`Created::Collision`] through `Ok(Err(..))`
-    /// and leaves both records as they were. `created_at` is kept. A store that cannot
+    /// it, `old` loads nothing. [`Renewed::Gone`] if `old` has no live record,
+    /// [`Renewed::Conflict`] if an expectation fails, and [`Renewed::Collision`] if a
+    /// record lives under `new` (or `new` is `old`); each leaves both records as they were. `created_at` is kept. A store that cannot
     /// move atomically (Redis Cluster: two slots) must fail closed: the old key is dead
     /// from the first step, and a crash between steps may lose the session but never
     /// leaves two live copies.
@@ -247,7 +275,7 @@ pub trait SessionStore: Send + Sync + 'static {
         changes: &Changes,
         expires_at: u64,
         now: u64,
-    ) -> impl Future<Output = Result<Result<Applied, Created>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Renewed, StoreError>> + Send;
 
     /// Moves the expiry of a live record only; the data is not rewritten.
     fn touch(
@@ -319,7 +347,7 @@ impl<S: SessionStore> SessionStore for std::sync::Arc<S> {
         changes: &Changes,
         expires_at: u64,
         now: u64,
-    ) -> impl Future<Output = Result<Result<Applied, Created>, StoreError>> + Send {
+    ) -> impl Future<Output = Result<Renewed, StoreError>> + Send {
         S::renew(self, old, new, changes, expires_at, now)
     }
 

@@ -18,7 +18,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool};
 use tokio_postgres::NoTls;
 
 use super::codec::{backend, to_sql_time, SetupError};
-use super::{Applied, Changes, Created, Record, SessionStore, StoreError};
+use super::{Applied, Changes, Created, Record, Renewed, SessionStore, StoreError};
 use crate::id::StoreKey;
 
 mod pooled;
@@ -327,7 +327,7 @@ impl PostgresStore {
         changes: &Changes,
         expires_at: u64,
         now: u64,
-    ) -> Result<Result<Applied, Created>, StoreError> {
+    ) -> Result<Renewed, StoreError> {
         let mut client = Pooled::get(&self.pool).await?;
         let result = async {
             let tx = read_committed(&mut client).await?;
@@ -337,10 +337,10 @@ impl PostgresStore {
                 .await
                 .map_err(backend)?;
             if live.is_none() {
-                return Ok(Ok(Applied::Gone));
+                return Ok(Renewed::Gone);
             }
             if !expectations_hold(&tx, &self.sql.load_named, old.0, changes).await? {
-                return Ok(Ok(Applied::Conflict));
+                return Ok(Renewed::Conflict);
             }
             let taken = tx
                 .query_opt(&self.sql.lock_any, &[&new])
@@ -349,7 +349,7 @@ impl PostgresStore {
             if let Some(row) = taken {
                 let expires: i64 = row.try_get(0).map_err(backend)?;
                 if expires > n {
-                    return Ok(Err(Created::Collision));
+                    return Ok(Renewed::Collision);
                 }
                 tx.execute(&self.sql.delete, &[&new])
                     .await
@@ -363,7 +363,7 @@ impl PostgresStore {
                 write_values(&tx, &self.sql.write_values, new.0, changes).await?;
             }
             tx.commit().await.map_err(backend)?;
-            Ok(Ok(Applied::Done))
+            Ok(Renewed::Done)
         }
         .await;
         client.finish(result)
@@ -433,9 +433,9 @@ impl SessionStore for PostgresStore {
         changes: &Changes,
         expires_at: u64,
         now: u64,
-    ) -> Result<Result<Applied, Created>, StoreError> {
+    ) -> Result<Renewed, StoreError> {
         if old == new {
-            return Ok(Err(Created::Collision));
+            return Ok(Renewed::Collision);
         }
         let (old, new) = (Redacted(&old.as_bytes()[..]), Redacted(&new.as_bytes()[..]));
         self.within(self.renew_now(old, new, changes, expires_at, now))

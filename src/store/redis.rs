@@ -29,7 +29,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::codec::{backend, encode_value, SetupError};
-use super::{Applied, Changes, Created, Record, SessionStore, StoreError};
+use super::{Applied, Changes, Created, Record, Renewed, SessionStore, StoreError};
 use crate::id::StoreKey;
 
 pub(in crate::store) mod conn;
@@ -204,13 +204,13 @@ impl RedisStore {
         changes: &Changes,
         expires_at: u64,
         now: u64,
-    ) -> Result<Result<Applied, Created>, StoreError> {
+    ) -> Result<Renewed, StoreError> {
         let new = &self.key(new_key);
         let mut seal = evalsha(&SCRIPTS.seal, old);
         seal.arg(now).arg(new);
         let fields: Vec<String> = self.eval(&SCRIPTS.seal, seal).await?;
         if fields.is_empty() {
-            return Ok(Ok(Applied::Gone));
+            return Ok(Renewed::Gone);
         }
         let fields: HashMap<String, String> = pairs(fields);
         let stale = changes.expect.iter().any(|(name, value)| {
@@ -220,7 +220,7 @@ impl RedisStore {
         if stale {
             // The sealed copy is what the other writers left: nothing moves.
             self.unseal(old, new).await?;
-            return Ok(Ok(Applied::Conflict));
+            return Ok(Renewed::Conflict);
         }
         let moved = self.moved(fields, changes, now)?;
         let mut create = evalsha(&SCRIPTS.create, new);
@@ -239,10 +239,10 @@ impl RedisStore {
         let stored: i64 = self.eval(&SCRIPTS.create, create).await?;
         if stored == 0 {
             self.unseal(old, new).await?;
-            return Ok(Err(Created::Collision));
+            return Ok(Renewed::Collision);
         }
         self.del(old).await?;
-        Ok(Ok(Applied::Done))
+        Ok(Renewed::Done)
     }
 
     /// What a Cluster renew writes under the new key, from the sealed `fields`.
@@ -453,9 +453,9 @@ impl SessionStore for RedisStore {
         changes: &Changes,
         expires_at: u64,
         now: u64,
-    ) -> Result<Result<Applied, Created>, StoreError> {
+    ) -> Result<Renewed, StoreError> {
         if old == new {
-            return Ok(Err(Created::Collision));
+            return Ok(Renewed::Collision);
         }
         let old_name = self.key(old);
         if let Source::Cluster(_) = self.link.source() {
@@ -480,10 +480,10 @@ impl SessionStore for RedisStore {
         let times = (expires_at, now);
         let done = self.write_granted(&SCRIPTS.renew, new, grant, times, build);
         Ok(match done.await? {
-            1 => Ok(Applied::Done),
-            2 => Err(Created::Collision),
-            3 => Ok(Applied::Conflict),
-            _ => Ok(Applied::Gone),
+            1 => Renewed::Done,
+            2 => Renewed::Collision,
+            3 => Renewed::Conflict,
+            _ => Renewed::Gone,
         })
     }
 

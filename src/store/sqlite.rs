@@ -26,7 +26,7 @@ use rusqlite::{params, Connection};
 use tokio::sync::Semaphore;
 
 use super::codec::{backend, to_sql_time, SetupError};
-use super::{Applied, Changes, Created, Record, SessionStore, StoreError};
+use super::{Applied, Changes, Created, Record, Renewed, SessionStore, StoreError};
 use crate::id::StoreKey;
 
 mod sql;
@@ -362,8 +362,7 @@ impl SessionStore for SqliteStore {
 
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<Created, StoreError> {
         let (key, record) = (*key, record.clone());
-        self.write(move |c| create_tx(c, &key, &record))
-            .await
+        self.write(move |c| create_tx(c, &key, &record)).await
     }
 
     async fn apply(
@@ -374,10 +373,8 @@ impl SessionStore for SqliteStore {
         now: u64,
     ) -> Result<Applied, StoreError> {
         let (key, changes) = (*key, changes.clone());
-        self.write(move |c| {
-            apply_tx(c, &key, &changes, expires_at, now)
-        })
-        .await
+        self.write(move |c| apply_tx(c, &key, &changes, expires_at, now))
+            .await
     }
 
     async fn renew(
@@ -387,12 +384,10 @@ impl SessionStore for SqliteStore {
         changes: &Changes,
         expires_at: u64,
         now: u64,
-    ) -> Result<Result<Applied, Created>, StoreError> {
+    ) -> Result<Renewed, StoreError> {
         let (old, new, changes) = (*old, *new, changes.clone());
-        self.write(move |c| {
-            renew_tx(c, (&old, &new), &changes, expires_at, now)
-        })
-        .await
+        self.write(move |c| renew_tx(c, (&old, &new), &changes, expires_at, now))
+            .await
     }
 
     async fn touch(

@@ -1,6 +1,7 @@
 //! The login example in a real browser: headless Chromium, driven as a person would use
-//! it (form, dashboard, logout, dashboard refused), with the cookie's attributes read
-//! back from the browser's own cookie jar. Fails if the browser drops the cookie.
+//! it (form, dashboard, logout, dashboard refused, back to the form), following the links
+//! each page offers, with the cookie's attributes read back from the browser's own cookie
+//! jar. Fails if the browser drops the cookie or a page has no way back.
 //!
 //! `FLAGON_SCREENSHOTS=1` writes a screenshot of each page of the cookie-session walk to
 //! `docs/screenshots/` (shown in the README); otherwise they go to cargo's temporary
@@ -63,7 +64,7 @@ fn walk(mode: &str, layer: SessionLayer) {
 
     browser.type_into("input[name=username]", "admin");
     browser.click("button[type=submit]");
-    assert_eq!(browser.text(), "Logged in successfully!");
+    assert_eq!(message(&browser), "Logged in successfully!");
     shot("2-logged-in");
     let cookies = browser.cookies();
     let session = cookies
@@ -80,12 +81,12 @@ fn walk(mode: &str, layer: SessionLayer) {
         "not permanent: gone when the browser closes"
     );
 
-    browser.open(&format!("{url}/dashboard"));
-    assert_eq!(browser.text(), "Welcome to the dashboard!");
+    browser.click("a[href='/dashboard']");
+    assert_eq!(message(&browser), "Welcome to the dashboard!");
     shot("3-dashboard");
 
-    browser.open(&format!("{url}/logout"));
-    assert_eq!(browser.text(), "Logged out successfully!");
+    browser.click("a[href='/logout']");
+    assert_eq!(message(&browser), "Logged out successfully!");
     shot("4-logged-out");
     let kept = browser.cookies().iter().any(|c| c.name == "session");
     if mode == "cookie" {
@@ -96,9 +97,22 @@ fn walk(mode: &str, layer: SessionLayer) {
         assert!(kept, "the id cookie of the emptied stored session");
     }
 
-    browser.open(&format!("{url}/dashboard"));
-    assert_eq!(browser.text(), "Access denied!");
+    browser.click("a[href='/dashboard']");
+    assert_eq!(message(&browser), "Access denied!");
     shot("5-denied");
+
+    browser.click("a[href='/']");
+    assert!(browser.text().contains("flagon login demo"));
+}
+
+/// The page's message, after checking that the page offers the way back.
+fn message(browser: &Browser) -> String {
+    let text = browser.text();
+    assert!(
+        text.ends_with("login form · dashboard · log out"),
+        "no way back on this page: {text:?}"
+    );
+    text.lines().next().unwrap_or_default().to_owned()
 }
 
 fn config() -> SessionConfig {

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use flagon::axum::SessionLayer;
 use flagon::id::StoreKey;
-use flagon::store::{Applied, Changes, Created, Record, SessionStore, StoreError};
+use flagon::store::{Applied, Changes, Created, Record, Renewed, SessionStore, StoreError};
 use flagon::{Key, SessionConfig};
 use http::StatusCode;
 
@@ -84,7 +84,7 @@ impl<S: SessionStore> SessionStore for Counted<S> {
         changes: &Changes,
         expires_at: u64,
         now: u64,
-    ) -> Result<Result<Applied, Created>, StoreError> {
+    ) -> Result<Renewed, StoreError> {
         self.count(self.inner.renew(old, new, changes, expires_at, now).await)
     }
     async fn touch(

@@ -207,3 +207,58 @@ async fn sessions_list_and_revoke_with_session_owner() {
         StatusCode::NOT_IMPLEMENTED
     );
 }
+
+/// A browser gets every page with the way back (errors and unknown routes too, their
+/// status kept); other clients get the bare texts of the Flask app.
+#[tokio::test]
+async fn browsers_get_a_way_back_from_every_page() {
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+
+    let app = app();
+    let browse = |method: &str, path: &str, form: Option<&str>| {
+        let mut request = http::Request::builder().method(method).uri(path).header(
+            http::header::ACCEPT,
+            "text/html,application/xhtml+xml,*/*;q=0.8",
+        );
+        if form.is_some() {
+            request = request.header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            );
+        }
+        let body = axum::body::Body::from(form.unwrap_or_default().to_owned());
+        app.clone().oneshot(request.body(body).unwrap())
+    };
+    for (method, path, form, status, message) in [
+        (
+            "POST",
+            "/login",
+            Some("username=admin"),
+            200,
+            "Logged in successfully!",
+        ),
+        ("POST", "/login", Some("username=eve"), 200, "Login failed!"),
+        ("GET", "/dashboard", None, 200, "Access denied!"),
+        ("GET", "/logout", None, 200, "Logged out successfully!"),
+        ("GET", "/nowhere", None, 404, "Not Found"),
+    ] {
+        let response = browse(method, path, form).await.unwrap();
+        assert_eq!(response.status(), status, "{path}");
+        assert_eq!(
+            response.headers()[http::header::CONTENT_TYPE],
+            "text/html; charset=utf-8"
+        );
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(
+            body.contains(&format!("<p id=\"message\">{message}</p>")),
+            "{body}"
+        );
+        for link in ["href=\"/\"", "href=\"/dashboard\"", "href=\"/logout\""] {
+            assert!(body.contains(link), "{path}: no {link} in {body}");
+        }
+    }
+    let plain = get(&app, "/dashboard", None).await;
+    assert_eq!(plain.body, "Access denied!");
+}

@@ -11,7 +11,7 @@ use axum::Router;
 use flagon::axum::SessionLayer;
 use flagon::id::StoreKey;
 use flagon::store::memory::MemoryStore;
-use flagon::store::{Applied, Changes, Created, Record, SessionStore, StoreError};
+use flagon::store::{Applied, Changes, Created, Record, Renewed, SessionStore, StoreError};
 use flagon::{Key, Session, SessionConfig};
 use http::StatusCode;
 use tokio::sync::Notify;
@@ -76,7 +76,7 @@ impl<S: SessionStore> SessionStore for Counting<S> {
         changes: &Changes,
         expires_at: u64,
         now: u64,
-    ) -> Result<Result<Applied, Created>, StoreError> {
+    ) -> Result<Renewed, StoreError> {
         bump(&self.counts.renew);
         self.inner.renew(old, new, changes, expires_at, now).await
     }
@@ -217,7 +217,7 @@ impl SessionStore for Rotten {
         changes: &Changes,
         expires_at: u64,
         now: u64,
-    ) -> Result<Result<Applied, Created>, StoreError> {
+    ) -> Result<Renewed, StoreError> {
         self.0.renew(old, new, changes, expires_at, now).await
     }
     async fn touch(

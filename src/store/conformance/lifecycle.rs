@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::{changes, create_at, create_live, fresh_key, load, map, ok, unix_now};
-use crate::store::{Applied, Created, Record, SessionStore};
+use crate::store::{Applied, Created, Record, Renewed, SessionStore};
 use crate::value::{Map, Value};
 
 /// `renew` keeps data and `created_at`, applies the changes, and the old key loads nothing.
@@ -23,7 +23,7 @@ pub async fn renew_moves_and_kills_old<S: SessionStore>(store: &S) {
         "renew",
         store.renew(&old, &new, &step, now + 500, now).await,
     );
-    assert_eq!(result, Ok(Applied::Done));
+    assert_eq!(result, Renewed::Done);
     assert!(
         load(store, &old, now).await.is_none(),
         "the old key still loads after renew"
@@ -46,7 +46,7 @@ pub async fn renew_moves_and_kills_old<S: SessionStore>(store: &S) {
         "renew",
         store.renew(&old, &fresh_key(), &late, now + 60, now).await,
     );
-    assert_eq!(again, Ok(Applied::Gone), "a renewed-away key renewed again");
+    assert_eq!(again, Renewed::Gone, "a renewed-away key renewed again");
 }
 
 /// `renew` onto a live key reports a collision and changes neither record.
@@ -59,11 +59,7 @@ pub async fn renew_collision_changes_nothing<S: SessionStore>(store: &S) {
         "renew",
         store.renew(&old, &taken, &step, now + 60, now).await,
     );
-    assert_eq!(
-        result,
-        Err(Created::Collision),
-        "renew overwrote a live record"
-    );
+    assert_eq!(result, Renewed::Collision, "renew overwrote a live record");
     let old_now = load(store, &old, now)
         .await
         .expect("a failed renew killed the old key");

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 
 use super::{changes, create_live, fresh_key, map, ok, unix_now};
-use crate::store::{Applied, SessionStore};
+use crate::store::{Applied, Renewed, SessionStore};
 use crate::value::{Map, Value};
 
 /// How many trials a race check ran and how many broke the promise (the goal is 0).
@@ -125,7 +125,7 @@ async fn purge_race<S: SessionStore>(store: Arc<S>, ordered: bool) -> bool {
             "renew",
             store.renew(&key, &new, &step, now + 3600, now).await,
         );
-        if applied != Applied::Gone || renewed != Ok(Applied::Gone) {
+        if applied != Applied::Gone || renewed != Renewed::Gone {
             return true;
         }
     } else {
@@ -191,7 +191,7 @@ async fn renew_race<S: SessionStore>(store: Arc<S>) -> bool {
     let Some(moved) = moved else { return true };
     // A write that reported Done happened before the renew and must have moved with it.
     let late_kept = moved.data.contains_key("late");
-    old_alive || renewed != Ok(Applied::Done) || late_kept != (applied == Applied::Done)
+    old_alive || renewed != Renewed::Done || late_kept != (applied == Applied::Done)
 }
 
 /// `trials` renew races against a concurrent write on the old key. Afterwards the old key
@@ -266,13 +266,13 @@ mod tests {
             changes: &Changes,
             expires_at: u64,
             now: u64,
-        ) -> Result<Result<Applied, Created>, StoreError> {
+        ) -> Result<Renewed, StoreError> {
             let applied = self.apply(old, changes, expires_at, now).await?;
             let mut map = self.0.lock().unwrap();
             if let Some(record) = map.remove(old) {
                 map.insert(*new, record);
             }
-            Ok(Ok(applied))
+            Ok(applied.into())
         }
         async fn touch(&self, key: &StoreKey, e: u64, now: u64) -> Result<Applied, StoreError> {
             self.apply(key, &Changes::default(), e, now).await

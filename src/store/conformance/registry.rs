@@ -9,7 +9,7 @@ use crate::config::SessionConfig;
 use crate::id::StoreKey;
 use crate::key::Key;
 use crate::registry::{Registry, SessionHandle, SessionRegistry, OWNER_KEY};
-use crate::store::{Applied, Record};
+use crate::store::{Applied, Record, Renewed};
 use crate::value::{Map, Value};
 
 /// A fresh owner name, so checks can share a store with other data.
@@ -87,7 +87,7 @@ pub async fn registry_follows_writes<S: SessionRegistry>(store: &S) {
     let renewed = store
         .renew(&a, &a2, &changes(false, &[]), now + 3600, now)
         .await;
-    assert_eq!(ok("renew", renewed), Ok(Applied::Done));
+    assert_eq!(ok("renew", renewed), Renewed::Done);
     let touched = store
         .apply(
             &b,

@@ -26,10 +26,24 @@ pub(in crate::store) enum Conn {
     Cluster(ClusterConnection),
 }
 
+/// A single node's connection manager learns that its connection died only from the
+/// command that finds it dead (a restart while the store was idle, or the failed
+/// reconnect left behind by an outage): it fails that command and reconnects in the
+/// background. Without a second try, the first request after Redis comes back would get
+/// the failure response although Redis answers. So a command that finds the connection
+/// dropped is sent once more, on the connection the manager is making now; when Redis is
+/// still down that fails as fast as the first try. Sending a command twice is safe: every
+/// write of the store's sets absolute values or is a script that checks before it writes
+/// (a `create` or `seal` that did run answers as a collision).
 impl redis::aio::ConnectionLike for Conn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, RedisValue> {
         match self {
-            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Single(c) => Box::pin(async move {
+                match c.req_packed_command(cmd).await {
+                    Err(e) if e.is_connection_dropped() => c.req_packed_command(cmd).await,
+                    done => done,
+                }
+            }),
             Conn::Cluster(c) => c.req_packed_command(cmd),
         }
     }
@@ -41,7 +55,14 @@ impl redis::aio::ConnectionLike for Conn {
         count: usize,
     ) -> RedisFuture<'a, Vec<RedisValue>> {
         match self {
-            Conn::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Single(c) => Box::pin(async move {
+                match c.req_packed_commands(pipeline, offset, count).await {
+                    Err(e) if e.is_connection_dropped() => {
+                        c.req_packed_commands(pipeline, offset, count).await
+                    }
+                    done => done,
+                }
+            }),
             Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
         }
     }

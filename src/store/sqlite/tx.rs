@@ -5,7 +5,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::sql;
 use crate::id::StoreKey;
 use crate::store::codec::{backend, decode_value, encode_value, from_sql_time, to_sql_time};
-use crate::store::{Applied, Changes, Created, Record, StoreError};
+use crate::store::{Applied, Changes, Created, Record, Renewed, StoreError};
 use crate::value::Map;
 
 /// Loads a live record in one read transaction (one consistent snapshot).
@@ -43,11 +43,7 @@ pub(super) fn load_tx(
 }
 
 /// Do the values `changes` expects still hold (inside the caller's write transaction)?
-fn expectations_hold(
-    tx: &Connection,
-    key: &[u8],
-    changes: &Changes,
-) -> Result<bool, StoreError> {
+fn expectations_hold(tx: &Connection, key: &[u8], changes: &Changes) -> Result<bool, StoreError> {
     if changes.expect.is_empty() {
         return Ok(true);
     }
@@ -70,11 +66,7 @@ fn expectations_hold(
 }
 
 /// Writes `changes` to the value rows of `key` (inside the caller's transaction).
-fn write_changes(
-    tx: &Connection,
-    key: &[u8],
-    changes: &Changes,
-) -> Result<(), StoreError> {
+fn write_changes(tx: &Connection, key: &[u8], changes: &Changes) -> Result<(), StoreError> {
     if changes.clear {
         tx.prepare_cached(sql::CLEAR_VALUES)
             .and_then(|mut s| s.execute(params![key]))
@@ -97,9 +89,7 @@ pub(super) fn create_tx(
     key: &StoreKey,
     record: &Record,
 ) -> Result<Created, StoreError> {
-    let tx = conn
-        .savepoint()
-        .map_err(backend)?;
+    let tx = conn.savepoint().map_err(backend)?;
     let k = &key.as_bytes()[..];
     let existing: Option<i64> = tx
         .query_row(sql::SESSION_EXPIRY, params![k], |r| r.get(0))
@@ -134,9 +124,7 @@ pub(super) fn apply_tx(
     expires_at: u64,
     now: u64,
 ) -> Result<Applied, StoreError> {
-    let tx = conn
-        .savepoint()
-        .map_err(backend)?;
+    let tx = conn.savepoint().map_err(backend)?;
     let k = &key.as_bytes()[..];
     let updated = tx
         .prepare_cached(sql::EXTEND_LIVE)
@@ -159,10 +147,8 @@ pub(super) fn renew_tx(
     changes: &Changes,
     expires_at: u64,
     now: u64,
-) -> Result<Result<Applied, Created>, StoreError> {
-    let tx = conn
-        .savepoint()
-        .map_err(backend)?;
+) -> Result<Renewed, StoreError> {
+    let tx = conn.savepoint().map_err(backend)?;
     let (old, new) = (&keys.0.as_bytes()[..], &keys.1.as_bytes()[..]);
     let live = |k: &[u8]| -> Result<bool, StoreError> {
         let e: Option<i64> = tx
@@ -172,13 +158,13 @@ pub(super) fn renew_tx(
         Ok(e.is_some_and(|e| e > to_sql_time(now)))
     };
     if !live(old)? {
-        return Ok(Ok(Applied::Gone));
+        return Ok(Renewed::Gone);
     }
     if old == new || live(new)? {
-        return Ok(Err(Created::Collision));
+        return Ok(Renewed::Collision);
     }
     if !expectations_hold(&tx, old, changes)? {
-        return Ok(Ok(Applied::Conflict));
+        return Ok(Renewed::Conflict);
     }
     for stmt in [sql::CLEAR_VALUES, sql::DELETE_SESSION] {
         tx.execute(stmt, params![new]).map_err(backend)?;
@@ -192,13 +178,11 @@ pub(super) fn renew_tx(
         .map_err(backend)?;
     write_changes(&tx, new, changes)?;
     tx.commit().map_err(backend)?;
-    Ok(Ok(Applied::Done))
+    Ok(Renewed::Done)
 }
 
 pub(super) fn delete_tx(conn: &mut Connection, key: &StoreKey) -> Result<(), StoreError> {
-    let tx = conn
-        .savepoint()
-        .map_err(backend)?;
+    let tx = conn.savepoint().map_err(backend)?;
     for stmt in [sql::CLEAR_VALUES, sql::DELETE_SESSION] {
         tx.execute(stmt, params![&key.as_bytes()[..]])
             .map_err(backend)?;

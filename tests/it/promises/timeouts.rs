@@ -8,7 +8,7 @@ use std::time::Duration;
 use flagon::axum::SessionLayer;
 use flagon::id::StoreKey;
 use flagon::store::memory::MemoryStore;
-use flagon::store::{Applied, Changes, Created, Record, SessionStore, StoreError};
+use flagon::store::{Applied, Changes, Created, Record, Renewed, SessionStore, StoreError};
 use http::StatusCode;
 
 use crate::scenarios::routes;
@@ -47,7 +47,7 @@ impl SessionStore for Late {
         changes: &Changes,
         expires_at: u64,
         now: u64,
-    ) -> Result<Result<Applied, Created>, StoreError> {
+    ) -> Result<Renewed, StoreError> {
         self.0.renew(old, new, changes, expires_at, now).await
     }
     async fn touch(

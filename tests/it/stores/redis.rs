@@ -120,6 +120,41 @@ async fn time_failure<T: std::fmt::Debug>(
     took
 }
 
+/// The first request after Redis comes back succeeds on the store's kept connection: a
+/// restart nobody noticed, and an outage whose requests failed, both answered at once
+/// (no 503 for the first visitor after a recovery).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_request_after_redis_comes_back_succeeds() {
+    if !redis_server::available() {
+        return super::skip_or_fail("redis-server", &"not installed");
+    }
+    let mut server = RedisServer::start(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let store = RedisStore::connect_with(
+        &server.url(),
+        options().deadline(Duration::from_millis(500)),
+    )
+    .await
+    .expect("connect to the test's redis");
+    let key = create_live(&store, Map::new()).await;
+
+    server.kill();
+    server.restart();
+    let first = store.load(&key, unix_now()).await;
+    assert!(
+        matches!(first, Ok(Some(_))),
+        "first request after an unnoticed restart: {first:?}"
+    );
+
+    server.kill();
+    assert!(store.load(&key, unix_now()).await.is_err(), "Redis is down");
+    server.restart();
+    let first = store.load(&key, unix_now()).await;
+    assert!(
+        matches!(first, Ok(Some(_))),
+        "first request after an outage: {first:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_outage_fails_fast_and_recovers_with_sessions_intact() {
     if !redis_server::available() {

@@ -11,7 +11,7 @@ use flagon::id::StoreKey;
 use flagon::registry::{SessionRegistry, OWNER_KEY};
 use flagon::store::conformance::{fresh_key, ok, unix_now};
 use flagon::store::redis::{RedisOptions, RedisStore};
-use flagon::store::{Applied, Changes, Created, Record, SessionStore};
+use flagon::store::{Applied, Changes, Created, Record, Renewed, SessionStore};
 use flagon::{Map, Value};
 
 use crate::support::redis_cluster::RedisCluster;
@@ -72,7 +72,7 @@ async fn leases_follow_the_expiry(store: &RedisStore) {
     let renewed = store
         .renew(&c, &c2, &Changes::default(), now + 1000, now)
         .await;
-    assert_eq!(ok("renew", renewed), Ok(Applied::Done));
+    assert_eq!(ok("renew", renewed), Renewed::Done);
     assert_eq!(
         listed(store, &owner, now + 500).await,
         BTreeSet::from([a, b, c2]),

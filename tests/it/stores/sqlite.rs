@@ -262,15 +262,15 @@ async fn sqlite_group_commit_keeps_each_writes_own_outcome() {
             let (store, key) = (store.clone(), *key);
             let changes = set(&format!("k{round}"), i as i64);
             tasks.push(tokio::spawn(async move {
-                (
-                    "live",
-                    store.apply(&key, &changes, now + 7200, now).await,
-                )
+                ("live", store.apply(&key, &changes, now + 7200, now).await)
             }));
         }
         let (store, purged) = (store.clone(), purged);
         tasks.push(tokio::spawn(async move {
-            ("gone", store.apply(&purged, &set("x", 1), now + 7200, now).await)
+            (
+                "gone",
+                store.apply(&purged, &set("x", 1), now + 7200, now).await,
+            )
         }));
     }
     let mut conflicting = set("y", 1);
@@ -311,6 +311,9 @@ async fn sqlite_group_commit_keeps_each_writes_own_outcome() {
     }
     assert!(store.load(&purged, now).await.unwrap().is_none());
     let strict_after = store.load(&strict, now).await.unwrap().unwrap();
-    assert!(strict_after.data.is_empty(), "the conflicting write left nothing");
+    assert!(
+        strict_after.data.is_empty(),
+        "the conflicting write left nothing"
+    );
     assert_eq!(strict_after.expires_at, expiry_before, "nor its extend");
 }

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use super::{big, dict, profile, s, ByteBuf, Role};
+use crate::value::convert::to_value;
 use crate::value::Value;
-use crate::value_serde::to_value;
 
 #[derive(Serialize)]
 struct Unit;

@@ -4,9 +4,9 @@ use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{big, dict, s};
+use crate::value::convert::tagged::{parse_rfc3339, Rfc3339};
+use crate::value::convert::{from_value, to_value};
 use crate::value::Value;
-use crate::value_serde::tagged::{parse_rfc3339, Rfc3339};
-use crate::value_serde::{from_value, to_value};
 
 fn every_variant() -> Value {
     dict([

@@ -20,7 +20,7 @@ use crate::value::Value;
 /// let value = Value::Str("alice".into());
 /// let name: &str = Deserialize::deserialize(&value)?;
 /// assert_eq!(name, "alice");
-/// # Ok::<(), flagon::value_serde::ValueError>(())
+/// # Ok::<(), flagon::value::ValueError>(())
 /// ```
 impl<'de> IntoDeserializer<'de, ValueError> for &'de Value {
     type Deserializer = Self;

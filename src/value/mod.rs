@@ -25,9 +25,46 @@
 //! Rust tuples become Python tuples, sequences become lists, structs and maps become
 //! dicts. To write a type serde has no word for (bytes, `Markup`, a UUID, a datetime),
 //! build the [`Value`] yourself and use [`Session::insert_value`](crate::Session::insert_value).
+//!
+//! ## serde conversions
+//!
+//! [`to_value`] and [`from_value`] are what `session.insert` and `session.get` use. They
+//! talk to serde directly (no detour through JSON), and follow Python's types:
+//!
+//! | Rust (serde data model)                 | [`Value`]                                    |
+//! |-----------------------------------------|----------------------------------------------|
+//! | `bool`                                  | `Bool`                                       |
+//! | integers                                | `Int` in the `i64` range, else exact `BigInt`|
+//! | `f32`, `f64`                            | `Float`                                      |
+//! | `char`, `str`, `String`                 | `Str`                                        |
+//! | bytes (`serialize_bytes`, `serde_bytes`) | `Bytes`                                      |
+//! | `None`, `()`, unit struct               | `Null`                                       |
+//! | `Some(x)`, newtype struct               | the value of `x` / the inner value           |
+//! | sequences (`Vec`, slices, sets)         | `List`                                       |
+//! | tuples and tuple structs                | `Tuple` (a Python tuple)                     |
+//! | maps and structs                        | `Dict`                                       |
+//! | unit variant                            | `Str(variant name)`                          |
+//! | newtype / tuple / struct variant        | `Dict { variant: inner / Tuple / Dict }`     |
+//!
+//! Map keys must be strings; integer and bool keys are written as strings (`1` → `"1"`,
+//! `true` → `"true"`), as Python's `json` module does, and parsed back when read.
+//!
+//! Reading is the inverse, and forgiving where Python is: an integer goes into any integer
+//! type it fits (or into a float), lists and tuples both read as sequences or Rust tuples,
+//! `Markup` reads as a string, a UUID as its hyphenated string (so `uuid::Uuid` with its
+//! `serde` feature reads directly), a datetime as an RFC 3339 string (use
+//! `time::serde::rfc3339` to get an `OffsetDateTime`), bytes as bytes or as a sequence of
+//! `u8`. `&Value` is a serde `Deserializer`, so `T::deserialize(&value)` can borrow `&str`s.
+//!
+//! [`Value`] itself implements `Serialize` and `Deserialize`: a `Value` can be a field of
+//! your own types, and `to_value(&value)` gives back an equal value.
+
+mod convert;
 
 use std::collections::BTreeMap;
 use std::fmt;
+
+pub use convert::{from_value, to_value, ValueError};
 
 /// A session's top-level map, and the contents of every [`Value::Dict`].
 ///

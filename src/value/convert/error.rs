@@ -18,7 +18,7 @@ use crate::value::Value;
 /// implementations do:
 ///
 /// ```
-/// use flagon::value_serde::ValueError;
+/// use flagon::value::ValueError;
 ///
 /// let from_ser = <ValueError as serde::ser::Error>::custom("cannot store a closure");
 /// let from_de = <ValueError as serde::de::Error>::missing_field("user_id");

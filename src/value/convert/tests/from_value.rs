@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Deserialize;
 
 use super::{big, dict, profile, s, ByteBuf, Profile, Role, Shape};
+use crate::value::convert::{from_value, to_value, ValueError};
 use crate::value::Value;
-use crate::value_serde::{from_value, to_value, ValueError};
 
 fn err<T: serde::de::DeserializeOwned + std::fmt::Debug>(value: &Value) -> String {
     from_value::<T>(value).unwrap_err().to_string()
