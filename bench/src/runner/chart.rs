@@ -156,7 +156,10 @@ mod tests {
         assert_eq!(svg.matches("<rect x=\"230").count(), 3, "{svg}");
         assert_eq!(svg.matches("<rect x=\"600").count(), 2, "{svg}");
         assert!(svg.contains(">bare-axum<") && svg.contains(">flagon-axum<"));
-        assert!(!svg.contains(">bare-actix<"), "unmeasured candidates are left out");
+        assert!(
+            !svg.contains(">bare-actix<"),
+            "unmeasured candidates are left out"
+        );
         assert!(svg.contains("10,000 sessions") && svg.contains("today &lt;3"));
     }
 }

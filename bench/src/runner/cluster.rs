@@ -15,8 +15,8 @@ fn redis_cli(args: &[String]) -> Result<String, String> {
         .args(args)
         .output()
         .map_err(|e| format!("cannot run redis-cli: {e}"))?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     match out.status.success() {
         true => Ok(text),
         false => Err(format!("redis-cli {}: {text}", args.join(" "))),
@@ -55,7 +55,9 @@ pub fn start(procs: &mut Procs, dir: &Path) -> Result<(), String> {
         .collect();
         procs
             .spawn_unpinned("redis-server", &args, &dir.join(format!("{port}.log")))
-            .map_err(|e| format!("cannot start redis-server (apt-get install redis-server): {e}"))?;
+            .map_err(|e| {
+                format!("cannot start redis-server (apt-get install redis-server): {e}")
+            })?;
     }
     wait(|| {
         CLUSTER_PORTS

@@ -65,12 +65,20 @@ impl Running {
 
     /// Grows the many-sessions cookie file to `count` sessions (made through the
     /// candidate, before any measured window). A candidate without sessions keeps none.
-    pub fn grow_sessions(&mut self, count: u32, dir: &Path, stop: &AtomicBool) -> Result<(), String> {
+    pub fn grow_sessions(
+        &mut self,
+        count: u32,
+        dir: &Path,
+        stop: &AtomicBool,
+    ) -> Result<(), String> {
         if !self.candidate.session || self.sessions >= count {
             return Ok(());
         }
         let file = self.cookie_file.clone().unwrap_or_else(|| {
-            dir.join(format!("{}.cookies", self.candidate.name.replace([' ', '/'], "_")))
+            dir.join(format!(
+                "{}.cookies",
+                self.candidate.name.replace([' ', '/'], "_")
+            ))
         });
         let cookies = sessions::make(self.port, count - self.sessions, stop)?;
         sessions::append(&file, &cookies)?;

@@ -103,7 +103,10 @@ fn run(options: &Options) -> Result<(), String> {
         .map_err(|e| format!("cannot write {}: {e}", script.display()))?;
     let began = std::time::Instant::now();
     let mut procs = Procs::default();
-    let cluster = match candidates.iter().any(|c| c.needs == Some(Service::RedisCluster)) {
+    let cluster = match candidates
+        .iter()
+        .any(|c| c.needs == Some(Service::RedisCluster))
+    {
         true => cluster::start(&mut procs, &scratch.0).err(),
         false => None,
     };
@@ -308,7 +311,10 @@ fn publish(
         .out
         .as_ref()
         .map(|out| out.with_extension("svg"))
-        .filter(|_| rows.iter().any(|r| r.stats.iter().flatten().any(Option::is_some)));
+        .filter(|_| {
+            rows.iter()
+                .any(|r| r.stats.iter().flatten().any(Option::is_some))
+        });
     let chart_link = chart_name
         .as_ref()
         .and_then(|p| p.file_name())

@@ -148,10 +148,19 @@ mod tests {
         assert!(quick.strict && !full.strict);
         let only = parse(&["--only", "bare-axum,flagon-axum", "--bin-dir", "/b"]).unwrap();
         assert_eq!(only.only.unwrap(), ["bare-axum", "flagon-axum"]);
-        assert_eq!((full.sessions, full.scale.as_slice()), (10_000, &[1, 10_000, 100_000][..]));
+        assert_eq!(
+            (full.sessions, full.scale.as_slice()),
+            (10_000, &[1, 10_000, 100_000][..])
+        );
         let sized = parse(&["--bin-dir", "/b", "--sessions", "500", "--scale", "1,500"]).unwrap();
-        assert_eq!((sized.sessions, sized.scale.as_slice()), (500, &[1, 500][..]));
-        assert!(parse(&["--bin-dir", "/b", "--scale", "none"]).unwrap().scale.is_empty());
+        assert_eq!(
+            (sized.sessions, sized.scale.as_slice()),
+            (500, &[1, 500][..])
+        );
+        assert!(parse(&["--bin-dir", "/b", "--scale", "none"])
+            .unwrap()
+            .scale
+            .is_empty());
     }
 
     #[test]

@@ -28,7 +28,12 @@ impl Procs {
 
     /// Starts `command` on any core (a service such as a Redis Cluster node, which runs
     /// unpinned like the machine's own Redis), in its own process group, output to `log`.
-    pub fn spawn_unpinned(&mut self, program: &str, args: &[String], log: &Path) -> io::Result<u32> {
+    pub fn spawn_unpinned(
+        &mut self,
+        program: &str,
+        args: &[String],
+        log: &Path,
+    ) -> io::Result<u32> {
         let mut command = Command::new(program);
         command.args(args);
         self.spawn(command, log)

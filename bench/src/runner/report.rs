@@ -96,8 +96,15 @@ pub struct Meta {
 }
 
 /// The stats of candidate `name` on `workload` and `route` (an index into [`ROUTES`]).
-pub fn stats<'a>(rows: &'a [Row], name: &str, workload: Workload, route: usize) -> Option<&'a Stats> {
-    rows.iter().find(|r| r.candidate.name == name)?.get(workload, route)
+pub fn stats<'a>(
+    rows: &'a [Row],
+    name: &str,
+    workload: Workload,
+    route: usize,
+) -> Option<&'a Stats> {
+    rows.iter()
+        .find(|r| r.candidate.name == name)?
+        .get(workload, route)
 }
 
 impl Row {
@@ -208,8 +215,8 @@ fn table(rows: &[Row], workload: Workload) -> String {
             let Some(s) = row.get(workload, route) else {
                 continue;
             };
-            let bare = bare_name(row.candidate.framework)
-                .and_then(|b| stats(rows, b, workload, route));
+            let bare =
+                bare_name(row.candidate.framework).and_then(|b| stats(rows, b, workload, route));
             let flagon = stats(rows, super::candidates::FLAGON, workload, route);
             let cost = match (row.candidate.session, bare) {
                 (true, Some(b)) => format!("{:+.1}", s.cpu_us - b.cpu_us),

@@ -34,7 +34,10 @@ pub fn make(port: u16, count: u32, stop: &AtomicBool) -> Result<Vec<String>, Str
             .collect();
         workers
             .into_iter()
-            .map(|w| w.join().unwrap_or_else(|_| Err("a client thread panicked".into())))
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err("a client thread panicked".into()))
+            })
             .collect()
     });
     let mut all = Vec::with_capacity(count as usize);
@@ -45,8 +48,7 @@ pub fn make(port: u16, count: u32, stop: &AtomicBool) -> Result<Vec<String>, Str
 }
 
 fn one(port: u16) -> Result<String, String> {
-    let answer =
-        http::get(port, "/counter", None).map_err(|e| format!("making a session: {e}"))?;
+    let answer = http::get(port, "/counter", None).map_err(|e| format!("making a session: {e}"))?;
     if answer.status != 200 {
         return Err(format!(
             "making a session: GET /counter answered {}",

@@ -52,16 +52,28 @@ pub fn verdicts(rows: &[Row], codec: Option<&Codec>, sessions: u32) -> Vec<Strin
     let mut lines = Vec::new();
     for workload in WORKLOADS {
         let at = label(workload, sessions);
-        for (framework, flagon) in [(Framework::Axum, FLAGON), (Framework::Actix, "flagon-actix")] {
-            lines.push(format!("{at}: {}", session_cost(rows, workload, framework, flagon)));
+        for (framework, flagon) in [
+            (Framework::Axum, FLAGON),
+            (Framework::Actix, "flagon-actix"),
+        ] {
+            lines.push(format!(
+                "{at}: {}",
+                session_cost(rows, workload, framework, flagon)
+            ));
         }
         let stores = [
-            ("redis", &["tower-sessions-redis", "actix-session-redis"][..]),
+            (
+                "redis",
+                &["tower-sessions-redis", "actix-session-redis"][..],
+            ),
             ("sqlite", &["tower-sessions-sqlite"][..]),
             ("postgres", &["tower-sessions-postgres"][..]),
         ];
         for (name, peers) in stores {
-            lines.push(format!("{at}: {}", store_vs_peers(rows, workload, name, peers)));
+            lines.push(format!(
+                "{at}: {}",
+                store_vs_peers(rows, workload, name, peers)
+            ));
         }
         lines.push(format!("{at}: {}", flask(rows, workload)));
     }
@@ -128,7 +140,10 @@ fn store_vs_peers(rows: &[Row], workload: Workload, name: &str, peers: &[&str]) 
 fn by_cpu(flagon: &Stats, peer: Option<&Stats>) -> String {
     match peer {
         Some(peer) if flagon.cpu_us > 0.0 => {
-            format!(" (by server CPU per request: {:.2}×)", peer.cpu_us / flagon.cpu_us)
+            format!(
+                " (by server CPU per request: {:.2}×)",
+                peer.cpu_us / flagon.cpu_us
+            )
         }
         _ => String::new(),
     }
@@ -241,7 +256,11 @@ mod tests {
             row.stats[w][route] = Some(Stats {
                 rps,
                 p50_us: 100.0,
-                p99_us: if name.contains("postgres") { 300.0 } else { 150.0 },
+                p99_us: if name.contains("postgres") {
+                    300.0
+                } else {
+                    150.0
+                },
                 cpu_us,
                 store_cpu_us: None,
                 errors: 0,
@@ -288,28 +307,49 @@ mod tests {
         let lines = verdicts(&rows, None, 10_000);
         // axum: flagon costs 1 µs, the best axum peer (axum-extra-signed) 4 µs: 0.25 ≤ 1/3.
         let axum = line(&lines, "one session", "on Axum");
-        assert!(axum.contains("`axum-extra-signed`") && axum.contains("**met**"), "{axum}");
+        assert!(
+            axum.contains("`axum-extra-signed`") && axum.contains("**met**"),
+            "{axum}"
+        );
         // actix: 0.5 µs vs actix-session-cookie's 3.5 µs.
         let actix = line(&lines, "one session", "on Actix");
         assert!(actix.contains("**met**"), "{actix}");
         // Redis: /counter 30k vs 25k is 1.2×, short of 1.3×.
         let redis = line(&lines, "10,000 sessions", "flagon redis ≥");
-        assert!(redis.contains("1.20×") && redis.contains("**not met**"), "{redis}");
+        assert!(
+            redis.contains("1.20×") && redis.contains("**not met**"),
+            "{redis}"
+        );
         // SQLite: 4× and 3× the sqlx store.
         let sqlite = line(&lines, "10,000 sessions", "flagon sqlite ≥");
-        assert!(sqlite.contains("4.00×") && sqlite.contains("**met**"), "{sqlite}");
+        assert!(
+            sqlite.contains("4.00×") && sqlite.contains("**met**"),
+            "{sqlite}"
+        );
         let postgres = line(&lines, "10,000 sessions", "flagon postgres ≥");
         assert!(postgres.contains("not judged"), "{postgres}");
         let flask = line(&lines, "one session", "Flask");
-        assert!(flask.contains("45.0×") && flask.contains("**met**"), "{flask}");
+        assert!(
+            flask.contains("45.0×") && flask.contains("**met**"),
+            "{flask}"
+        );
         // 40k vs 70k is 0.57× ≥ 0.5×.
         let embedded = line(&lines, "10,000 sessions", "0.5× flagon's memory");
-        assert!(embedded.contains("0.57×") && embedded.contains("**met**"), "{embedded}");
+        assert!(
+            embedded.contains("0.57×") && embedded.contains("**met**"),
+            "{embedded}"
+        );
         let tail = line(&lines, "10,000 sessions", "flagon sqlite: p99");
         assert!(tail.contains("1.5×") && tail.contains("**met**"), "{tail}");
         let tail = line(&lines, "10,000 sessions", "flagon postgres: p99");
-        assert!(tail.contains("3.0×") && tail.contains("**not met**"), "{tail}");
-        assert!(lines.iter().filter(|l| l.contains("codec")).all(|l| l.contains("not judged")));
+        assert!(
+            tail.contains("3.0×") && tail.contains("**not met**"),
+            "{tail}"
+        );
+        assert!(lines
+            .iter()
+            .filter(|l| l.contains("codec"))
+            .all(|l| l.contains("not judged")));
     }
 
     #[test]

@@ -242,7 +242,13 @@ Transfer/sec:      9.04MB
         let tail = &args[args.len() - 5..];
         assert_eq!(
             tail,
-            ["-s", "/s/many.lua", "http://127.0.0.1:9000/counter", "--", "/s/x.cookies"]
+            [
+                "-s",
+                "/s/many.lua",
+                "http://127.0.0.1:9000/counter",
+                "--",
+                "/s/x.cookies"
+            ]
         );
         assert!(!args.iter().any(|a| a.starts_with("Cookie")));
     }
