@@ -274,7 +274,7 @@ fn scaling_table(points: &[Point]) -> String {
             .map_or_else(|| "—".into(), |k| format!("{:.1}", k as f64 / 1024.0));
         let per = point
             .bytes_per_session
-            .map_or_else(|| "—".into(), |b| thousands(b));
+            .map_or_else(|| "—".into(), thousands);
         let store = point.candidate.rsplit(' ').next().unwrap_or_default();
         let note = point
             .note
