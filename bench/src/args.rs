@@ -11,6 +11,9 @@ pub struct ServerArgs {
     /// `sqlite:PATH`, `redis://…` or `postgres://…`, as the login example's
     /// `SESSION_STORE`.
     pub store: String,
+    /// `--owned` (flagon only): every session gets an owner on its first `/counter`, so
+    /// the stores keep their owner index (the session registry) up to date.
+    pub owned: bool,
 }
 
 /// A command line the server does not understand.
@@ -21,7 +24,7 @@ impl fmt::Display for ArgsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}; usage: --port N [--store cookie|memory|sqlite:PATH|redis://HOST:PORT|postgres://URL]",
+            "{}; usage: --port N [--store cookie|memory|sqlite:PATH|redis://HOST:PORT|postgres://URL] [--owned]",
             self.0
         )
     }
@@ -42,6 +45,7 @@ impl ServerArgs {
     ) -> Result<ServerArgs, ArgsError> {
         let mut port = None;
         let mut store = String::from("cookie");
+        let mut owned = false;
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let mut value = |name: &str| {
@@ -57,11 +61,12 @@ impl ServerArgs {
                     port = Some(parsed);
                 }
                 "--store" if with_store => store = value("--store")?,
+                "--owned" if with_store => owned = true,
                 other => return Err(ArgsError(format!("unknown argument {other:?}"))),
             }
         }
         let port = port.ok_or_else(|| ArgsError("--port is required".into()))?;
-        Ok(ServerArgs { port, store })
+        Ok(ServerArgs { port, store, owned })
     }
 }
 
@@ -83,9 +88,12 @@ mod tests {
             args,
             Ok(ServerArgs {
                 port: 8081,
-                store: "redis://127.0.0.1:6379".into()
+                store: "redis://127.0.0.1:6379".into(),
+                owned: false,
             })
         );
+        assert!(parse(&["--port", "1", "--owned"], true).unwrap().owned);
+        assert!(parse(&["--port", "1", "--owned"], false).is_err());
         assert_eq!(parse(&["--port", "1"], true).unwrap().store, "cookie");
     }
 

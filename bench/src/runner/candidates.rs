@@ -191,6 +191,29 @@ pub fn all(paths: &Paths) -> Vec<Candidate> {
     list
 }
 
+/// Suffix of the owned variants' names.
+pub const OWNED: &str = " --owned";
+
+/// flagon's server-side candidates again with `--owned`: every session gets an owner, so
+/// the store keeps its owner index (the session registry). Measured with `--registry`.
+pub fn owned(paths: &Paths) -> Vec<Candidate> {
+    all(paths)
+        .into_iter()
+        .filter(|c| c.server_side && c.name.starts_with(FLAGON))
+        .map(|mut c| {
+            c.name.push_str(OWNED);
+            // A database file of its own, so the two SQLite candidates never share a lock.
+            for arg in &mut c.args {
+                if let Some(file) = arg.strip_prefix("sqlite:") {
+                    *arg = format!("sqlite:{file}.owned");
+                }
+            }
+            c.args.push("--owned".into());
+            c
+        })
+        .collect()
+}
+
 fn flask(paths: &Paths) -> Candidate {
     let gunicorn = paths
         .gunicorn
@@ -279,6 +302,15 @@ mod tests {
         let args = flask.args_for(7001);
         assert!(args.windows(2).any(|w| w == ["-b", "127.0.0.1:7001"]));
         assert!(args.windows(2).any(|w| w == ["--worker-class", "sync"]));
+    }
+
+    #[test]
+    fn owned_variants_are_flagons_stores_with_the_flag() {
+        let list = owned(&paths());
+        assert_eq!(list.len(), 5);
+        assert!(list
+            .iter()
+            .all(|c| c.name.ends_with(OWNED) && c.args.last().unwrap() == "--owned"));
     }
 
     #[test]

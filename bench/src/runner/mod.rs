@@ -72,8 +72,19 @@ fn check_tools() -> Result<(), String> {
     Ok(())
 }
 
-fn select(all: Vec<Candidate>, only: Option<&Vec<String>>) -> Result<Vec<Candidate>, String> {
-    let Some(only) = only else { return Ok(all) };
+/// The candidates to run: `--only`'s (from every candidate, owned variants included), or
+/// the default list, with the owned variants when `registry` is set.
+fn select(
+    all: Vec<Candidate>,
+    owned: Vec<Candidate>,
+    registry: bool,
+    only: Option<&Vec<String>>,
+) -> Result<Vec<Candidate>, String> {
+    let Some(only) = only else {
+        let extra = if registry { owned } else { Vec::new() };
+        return Ok(all.into_iter().chain(extra).collect());
+    };
+    let all: Vec<Candidate> = all.into_iter().chain(owned).collect();
     for name in only {
         if !all.iter().any(|c| &c.name == name) {
             let names: Vec<&str> = all.iter().map(|c| c.name.as_str()).collect();
@@ -97,7 +108,12 @@ fn run(options: &Options) -> Result<(), String> {
         sqlite_file: scratch.0.join("flagon.sqlite3"),
         sqlx_sqlite_file: scratch.0.join("tower-sessions.sqlite3"),
     };
-    let candidates = select(candidates::all(&paths), options.only.as_ref())?;
+    let candidates = select(
+        candidates::all(&paths),
+        candidates::owned(&paths),
+        options.registry,
+        options.only.as_ref(),
+    )?;
     let script = scratch.0.join("many-sessions.lua");
     std::fs::write(&script, wrk::MANY_SESSIONS_LUA)
         .map_err(|e| format!("cannot write {}: {e}", script.display()))?;

@@ -21,6 +21,8 @@ pub struct Options {
     pub sessions: u32,
     /// Session counts of the scaling table (`--scale 1,10000,100000`; empty: none).
     pub scale: Vec<u32>,
+    /// Also measure flagon's stores with every session owned (`--registry`).
+    pub registry: bool,
     /// Only these candidates (by name), if given.
     pub only: Option<Vec<String>>,
     /// Fail when any selected candidate could not be measured.
@@ -39,7 +41,7 @@ pub struct Options {
 
 /// Usage text.
 pub const USAGE: &str = "usage: bench-runner --bin-dir DIR [--quick] [--rounds N] [--seconds S] \
-[--warmup S] [--connections C] [--sessions N] [--scale N,N,…|none] [--only NAME,NAME] [--strict] [--gunicorn PATH] [--flask-dir DIR] \
+[--warmup S] [--connections C] [--sessions N] [--scale N,N,…|none] [--registry] [--only NAME,NAME] [--strict] [--gunicorn PATH] [--flask-dir DIR] \
 [--criterion-dir DIR] [--out FILE]";
 
 impl Options {
@@ -54,6 +56,7 @@ impl Options {
             connections: 32,
             sessions: 10_000,
             scale: vec![1, 10_000, 100_000],
+            registry: false,
             only: None,
             strict: false,
             bin_dir: PathBuf::new(),
@@ -84,8 +87,9 @@ impl Options {
         let mut bin_dir = None;
         let mut iter = args.into_iter();
         while let Some(arg) = iter.next() {
-            if arg == "--quick" || arg == "--strict" {
+            if arg == "--quick" || arg == "--strict" || arg == "--registry" {
                 options.strict |= arg == "--strict";
+                options.registry |= arg == "--registry";
                 continue;
             }
             let value = iter
@@ -146,6 +150,7 @@ mod tests {
         let quick = parse(&["--bin-dir", "/b", "--quick", "--rounds", "1", "--strict"]).unwrap();
         assert_eq!((quick.mode, quick.rounds, quick.seconds), ("quick", 1, 1));
         assert!(quick.strict && !full.strict);
+        assert!(parse(&["--bin-dir", "/b", "--registry"]).unwrap().registry && !full.registry);
         let only = parse(&["--only", "bare-axum,flagon-axum", "--bin-dir", "/b"]).unwrap();
         assert_eq!(only.only.unwrap(), ["bare-axum", "flagon-axum"]);
         assert_eq!(

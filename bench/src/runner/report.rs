@@ -178,6 +178,9 @@ pub fn render(
     if !scaling.is_empty() {
         out.push_str(&scaling_table(scaling));
     }
+    if rows.iter().any(|r| r.candidate.name.ends_with(super::candidates::OWNED)) {
+        out.push_str(&registry_table(rows, meta.sessions));
+    }
     let skipped: Vec<&Row> = rows.iter().filter(|r| r.note.is_some()).collect();
     if !skipped.is_empty() {
         out.push_str("\nNot measured or incomplete:\n\n");
@@ -243,6 +246,47 @@ fn table(rows: &[Row], workload: Workload) -> String {
                 s.cpu_us,
                 ratio(s.rps, bare.map(|b| b.rps)),
                 ratio(s.rps, flagon.map(|f| f.rps)),
+            );
+        }
+    }
+    out
+}
+
+/// What keeping the owner index costs: each store with every session owned against the
+/// same store without owners, on the many-sessions workload.
+fn registry_table(rows: &[Row], sessions: u32) -> String {
+    let mut out = format!(
+        "\n## The session registry's cost per request\n\n\
+         Each flagon store with every session owned (`--owned`: one of 1,000 users each, \
+         set on the session's first `/counter`, so the store keeps its owner index) against \
+         the same store without owners, on {} sessions.\n\n\
+         | store | route | req/s unowned | req/s owned | CPU µs/req unowned | CPU µs/req owned | owner cost µs/req | store CPU µs/req unowned | owned |\n\
+         |---|---|--:|--:|--:|--:|--:|--:|--:|\n",
+        thousands(f64::from(sessions))
+    );
+    for row in rows {
+        let Some(plain) = row.candidate.name.strip_suffix(super::candidates::OWNED) else {
+            continue;
+        };
+        for (route, path) in ROUTES.iter().enumerate() {
+            let (Some(owned), Some(base)) = (
+                row.get(Workload::Many, route),
+                stats(rows, plain, Workload::Many, route),
+            ) else {
+                continue;
+            };
+            let store_cpu = |s: &Stats| s.store_cpu_us.map_or_else(|| "—".into(), |us| format!("{us:.1}"));
+            let _ = writeln!(
+                out,
+                "| {} | {path} | {} | {} | {:.1} | {:.1} | {:+.1} | {} | {} |",
+                plain.rsplit(' ').next().unwrap_or_default(),
+                thousands(base.rps),
+                thousands(owned.rps),
+                base.cpu_us,
+                owned.cpu_us,
+                owned.cpu_us - base.cpu_us,
+                store_cpu(base),
+                store_cpu(owned),
             );
         }
     }
@@ -349,6 +393,23 @@ mod tests {
         rows[0].stats[0] = [Some(stats(40_000.0, 8.0)), Some(stats(40_000.0, 8.0))];
         rows[1].stats[0] = [Some(stats(30_000.0, 10.5)), None];
         rows[1].stats[1] = [Some(stats(20_000.0, 12.0)), None];
+        let sqlite = rows
+            .iter()
+            .position(|r| r.candidate.name == "flagon-axum --store sqlite")
+            .unwrap();
+        rows[sqlite].stats[1] = [Some(stats(10_000.0, 80.0)), None];
+        let mut owned = super::super::candidates::owned(&paths)
+            .into_iter()
+            .find(|c| c.name == "flagon-axum --store sqlite --owned")
+            .map(|candidate| Row {
+                candidate,
+                set_cookie_bytes: Some(107),
+                stats: Default::default(),
+                note: None,
+            })
+            .unwrap();
+        owned.stats[1] = [Some(stats(9_000.0, 85.5)), None];
+        rows.push(owned);
         rows[2].note = Some("exited at start".into());
         let meta = Meta {
             mode: "quick".into(),
@@ -385,6 +446,10 @@ mod tests {
         assert!(text.contains(&format!("- `{}`: exited at start", rows[2].candidate.name)));
         assert!(text.contains("load runs took 42 s") && text.contains("## Targets"));
         assert!(text.contains("## 10,000 sessions") && text.contains("![req/s"));
+        assert!(
+            text.contains("| sqlite | /counter | 10,000 | 9,000 | 80.0 | 85.5 | +5.5 | — | — |"),
+            "{text}"
+        );
         assert!(
             text.contains("| flagon-axum | /counter | 20,000 | 0.25 | 1.50 | 12.0 | — |"),
             "the many-sessions table has its own numbers (no bare server there): {text}"

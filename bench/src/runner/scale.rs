@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::candidates::{Paths, Service, CLUSTER_PORTS, FLAGON};
+use super::candidates::{Paths, Service, CLUSTER_PORTS, FLAGON, OWNED};
 use super::measure::{self, Running, Scratch, ROUTES};
 use super::options::Options;
 use super::procs;
@@ -39,7 +39,7 @@ pub struct Point {
 
 /// Whether `name` is one of flagon's server-side candidates.
 fn is_flagon_store(name: &str) -> bool {
-    name.starts_with(&format!("{FLAGON} --store "))
+    name.starts_with(&format!("{FLAGON} --store ")) && !name.ends_with(OWNED)
 }
 
 /// Measures every running flagon store at every size of `options.scale`.
