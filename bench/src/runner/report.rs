@@ -178,7 +178,10 @@ pub fn render(
     if !scaling.is_empty() {
         out.push_str(&scaling_table(scaling));
     }
-    if rows.iter().any(|r| r.candidate.name.ends_with(super::candidates::OWNED)) {
+    if rows
+        .iter()
+        .any(|r| r.candidate.name.ends_with(super::candidates::OWNED))
+    {
         out.push_str(&registry_table(rows, meta.sessions));
     }
     let skipped: Vec<&Row> = rows.iter().filter(|r| r.note.is_some()).collect();
@@ -275,7 +278,10 @@ fn registry_table(rows: &[Row], sessions: u32) -> String {
             ) else {
                 continue;
             };
-            let store_cpu = |s: &Stats| s.store_cpu_us.map_or_else(|| "—".into(), |us| format!("{us:.1}"));
+            let store_cpu = |s: &Stats| {
+                s.store_cpu_us
+                    .map_or_else(|| "—".into(), |us| format!("{us:.1}"))
+            };
             let _ = writeln!(
                 out,
                 "| {} | {path} | {} | {} | {:.1} | {:.1} | {:+.1} | {} | {} |",
