@@ -158,14 +158,36 @@ impl Browser {
         self.session_call("POST", &path, Some(json!({ "text": text })));
     }
 
-    /// Clicks the element `css` selects (a submit button: the next page loads).
+    /// Clicks the element `css` selects (a submit button or a link) and waits until the
+    /// next page has loaded: WebDriver's click may return before the navigation it
+    /// starts has begun, and reading the page then would read the old one.
     pub(crate) fn click(&self, css: &str) {
         let element = self.element(css);
+        let mark = json!({"script": "window.__flagonOldPage = true; return null", "args": []});
+        self.session_call("POST", "/execute/sync", Some(mark));
         self.session_call(
             "POST",
             &format!("/element/{element}/click"),
             Some(json!({})),
         );
+        let loaded = json!({
+            "script": "return window.__flagonOldPage === undefined && document.readyState === 'complete'",
+            "args": [],
+        });
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            // During the navigation the script may fail (no document yet): not loaded.
+            let path = format!("/session/{}/execute/sync", self.session);
+            let reply = http(self.port, "POST", &path, Some(loaded.clone()));
+            if reply.is_ok_and(|r| r["value"] == json!(true)) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "clicking {css:?} loaded no new page within 15 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn element(&self, css: &str) -> String {
