@@ -253,6 +253,37 @@ mod tests {
         );
     }
 
+    /// Every zone word of Python's `email._parseaddr._timezones` (what Werkzeug's
+    /// `parse_date` uses), each at its own offset: no word may fall back to UTC or flip
+    /// its sign (the crate-wide mutation sample found `ADT` untested).
+    #[test]
+    fn every_zone_word_has_pythons_offset() {
+        for (word, hours) in [
+            ("UT", 0),
+            ("UTC", 0),
+            ("GMT", 0),
+            ("Z", 0),
+            ("AST", -4),
+            ("ADT", -3),
+            ("EST", -5),
+            ("EDT", -4),
+            ("CST", -6),
+            ("CDT", -5),
+            ("MST", -7),
+            ("MDT", -6),
+            ("PST", -8),
+            ("PDT", -7),
+        ] {
+            let parsed = parse_http_date(&format!("Tue, 02 Jan 2024 03:04:05 {word}"));
+            let offset = UtcOffset::from_hms(hours, 0, 0).unwrap();
+            assert_eq!(
+                parsed.map(|d| d.offset()),
+                Some(offset),
+                "{word} is UTC{hours:+}"
+            );
+        }
+    }
+
     #[test]
     fn unparsable_dates_are_none() {
         for bad in [
