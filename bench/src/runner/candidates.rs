@@ -251,18 +251,24 @@ pub fn unavailable(candidate: &Candidate) -> Option<String> {
     }
 }
 
+/// Paths that exist nowhere, for the runner's tests.
+#[cfg(test)]
+pub(crate) fn test_paths() -> Paths {
+    Paths {
+        bin_dir: "/b".into(),
+        gunicorn: Some("/v/bin/gunicorn".into()),
+        flask_dir: "/f".into(),
+        sqlite_file: "/tmp/x.sqlite3".into(),
+        sqlx_sqlite_file: "/tmp/y.sqlite3".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn paths() -> Paths {
-        Paths {
-            bin_dir: "/b".into(),
-            gunicorn: Some("/v/bin/gunicorn".into()),
-            flask_dir: "/f".into(),
-            sqlite_file: "/tmp/x.sqlite3".into(),
-            sqlx_sqlite_file: "/tmp/y.sqlite3".into(),
-        }
+        test_paths()
     }
 
     #[test]

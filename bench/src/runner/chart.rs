@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use super::measure::{Workload, ROUTES, WORKLOADS};
-use super::report::{thousands, Meta, Row};
+use super::measure::{ROUTES, WORKLOADS};
+use super::report::{thousands, workload_title, Meta, Row};
 
 const ROW_H: f64 = 26.0;
 const BAR_H: f64 = 10.0;
@@ -38,10 +38,7 @@ pub fn render(meta: &Meta, rows: &[Row]) -> String {
         r##"<rect width="100%" height="100%" fill="#ffffff"/><text x="10" y="20" font-size="14" font-weight="bold">Requests per second, one server thread (longer is better)</text>"##
     );
     for (i, workload) in WORKLOADS.into_iter().enumerate() {
-        let name = match workload {
-            Workload::Single => "one session".to_owned(),
-            Workload::Many => format!("{} sessions", thousands(f64::from(meta.sessions))),
-        };
+        let name = workload_title(workload, meta.sessions);
         let x = 10.0 + 150.0 * i as f64;
         let _ = writeln!(
             svg,
@@ -104,18 +101,12 @@ pub fn render(meta: &Meta, rows: &[Row]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runner::candidates::{all, Paths};
+    use crate::runner::candidates::{all, test_paths};
     use crate::runner::report::Stats;
 
     #[test]
     fn draws_a_bar_per_workload_and_route_for_measured_candidates() {
-        let paths = Paths {
-            bin_dir: "/b".into(),
-            gunicorn: None,
-            flask_dir: "/f".into(),
-            sqlite_file: "/s".into(),
-            sqlx_sqlite_file: "/t".into(),
-        };
+        let paths = test_paths();
         let stats = |rps| Stats {
             rps,
             p50_us: 1.0,

@@ -53,13 +53,23 @@ pub struct Running {
 impl Running {
     /// The cookies a load of `workload` sends; `script` is wrk's many-sessions script.
     pub fn cookies<'a>(&'a self, workload: Workload, script: &'a Path) -> Cookies<'a> {
-        match (workload, &self.cookie_file, &self.cookie) {
-            (Workload::Many, Some(file), _) => Cookies::Many {
+        let file = match workload {
+            Workload::Many => self.cookie_file.as_deref(),
+            Workload::Single => None,
+        };
+        self.cookies_from(file, script)
+    }
+
+    /// The cookies of the sessions listed in `file`, or the single session's cookie
+    /// when there is no file.
+    pub fn cookies_from<'a>(&'a self, file: Option<&'a Path>, script: &'a Path) -> Cookies<'a> {
+        match (file, &self.cookie) {
+            (Some(file), _) => Cookies::Many {
                 script,
                 cookies: file,
             },
-            (_, _, Some(cookie)) => Cookies::One(cookie),
-            (_, _, None) => Cookies::None,
+            (None, Some(cookie)) => Cookies::One(cookie),
+            (None, None) => Cookies::None,
         }
     }
 

@@ -126,6 +126,15 @@ pub fn workload_name(workload: Workload) -> &'static str {
     }
 }
 
+/// A workload as the tables, the chart and the verdicts name it: `one session` or
+/// `10,000 sessions`.
+pub fn workload_title(workload: Workload, sessions: u32) -> String {
+    match workload {
+        Workload::Single => "one session".into(),
+        Workload::Many => format!("{} sessions", thousands(f64::from(sessions))),
+    }
+}
+
 /// The bare server of `framework`, which session cost is measured against.
 pub fn bare_name(framework: Framework) -> Option<&'static str> {
     match framework {
@@ -163,14 +172,13 @@ pub fn render(
         let _ = writeln!(out, "![req/s per candidate, both workloads]({chart})\n");
     }
     for workload in WORKLOADS {
-        let title = match workload {
-            Workload::Single => "One session: every request sends the same cookie".to_owned(),
-            Workload::Many => format!(
-                "{} sessions: each request sends one of them, picked at random",
-                thousands(f64::from(meta.sessions))
-            ),
+        let how = match workload {
+            Workload::Single => "every request sends the same cookie",
+            Workload::Many => "each request sends one of them, picked at random",
         };
-        let _ = writeln!(out, "## {title}\n");
+        let mut title = workload_title(workload, meta.sessions);
+        title[..1].make_ascii_uppercase();
+        let _ = writeln!(out, "## {title}: {how}\n");
         out.push_str(&table(rows, workload));
         out.push('\n');
     }
@@ -380,13 +388,7 @@ mod tests {
 
     #[test]
     fn renders_rows_ratios_notes_and_targets() {
-        let paths = super::super::candidates::Paths {
-            bin_dir: "/b".into(),
-            gunicorn: None,
-            flask_dir: "/f".into(),
-            sqlite_file: "/s".into(),
-            sqlx_sqlite_file: "/t".into(),
-        };
+        let paths = super::super::candidates::test_paths();
         let mut rows: Vec<Row> = super::super::candidates::all(&paths)
             .into_iter()
             .map(|candidate| Row {

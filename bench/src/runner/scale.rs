@@ -17,7 +17,6 @@ use super::measure::{self, Running, Scratch, ROUTES};
 use super::options::Options;
 use super::procs;
 use super::report::Stats;
-use super::wrk::Cookies;
 
 /// One store at one size.
 #[derive(Clone, Debug)]
@@ -84,14 +83,7 @@ pub fn run(
                         last = now;
                     }
                     for (route, path) in ROUTES.iter().enumerate() {
-                        let cookies = match (&file, &server.cookie) {
-                            (Some(file), _) => Cookies::Many {
-                                script,
-                                cookies: file,
-                            },
-                            (None, Some(cookie)) => Cookies::One(cookie),
-                            (None, None) => Cookies::None,
-                        };
+                        let cookies = server.cookies_from(file.as_deref(), script);
                         let sample = measure::measure(
                             server,
                             path,

@@ -3,7 +3,7 @@
 use super::candidates::{Framework, FLAGON};
 use super::codec::Codec;
 use super::measure::{Workload, WORKLOADS};
-use super::report::{bare_name, thousands, Row, Stats};
+use super::report::{bare_name, thousands, workload_title, Row, Stats};
 
 const COUNTER: usize = 0;
 const READ: usize = 1;
@@ -27,13 +27,6 @@ fn store(name: &str) -> String {
     format!("{FLAGON} --store {name}")
 }
 
-fn label(workload: Workload, sessions: u32) -> String {
-    match workload {
-        Workload::Single => "one session".into(),
-        Workload::Many => format!("{} sessions", thousands(f64::from(sessions))),
-    }
-}
-
 /// Session cost (CPU µs per request over the own bare server) on `/counter`.
 fn cost(rows: &[Row], row: &Row, workload: Workload) -> Option<f64> {
     let bare = bare_name(row.candidate.framework)?;
@@ -51,7 +44,7 @@ fn is_rust_peer(row: &Row) -> bool {
 pub fn verdicts(rows: &[Row], codec: Option<&Codec>, sessions: u32) -> Vec<String> {
     let mut lines = Vec::new();
     for workload in WORKLOADS {
-        let at = label(workload, sessions);
+        let at = workload_title(workload, sessions);
         for (framework, flagon) in [
             (Framework::Axum, FLAGON),
             (Framework::Actix, "flagon-actix"),
@@ -77,7 +70,7 @@ pub fn verdicts(rows: &[Row], codec: Option<&Codec>, sessions: u32) -> Vec<Strin
         }
         lines.push(format!("{at}: {}", flask(rows, workload)));
     }
-    let at = label(Workload::Many, sessions);
+    let at = workload_title(Workload::Many, sessions);
     lines.push(format!("{at}: {}", sqlite_vs_memory(rows)));
     for name in ["memory", "sqlite", "redis", "redis-cluster", "postgres"] {
         lines.push(format!("{at}: {}", tail_latency(rows, name)));
@@ -237,17 +230,11 @@ fn codec_lines(codec: Option<&Codec>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runner::candidates::{all, Paths};
+    use crate::runner::candidates::{all, test_paths};
 
     /// Rows with `(name, workload, route, rps, cpu µs, p50 µs, p99 µs)` filled in.
     fn rows(numbers: &[(&str, Workload, usize, f64, f64)]) -> Vec<Row> {
-        let paths = Paths {
-            bin_dir: "/b".into(),
-            gunicorn: None,
-            flask_dir: "/f".into(),
-            sqlite_file: "/s".into(),
-            sqlx_sqlite_file: "/t".into(),
-        };
+        let paths = test_paths();
         let mut rows: Vec<Row> = all(&paths)
             .into_iter()
             .map(|candidate| Row {
