@@ -234,7 +234,8 @@ impl PostgresStore {
     /// READ COMMITTED each statement takes its snapshot when it starts, which is after
     /// the extend got the row lock: the values statement sees every earlier writer's
     /// commit, as in the step-by-step transaction. A failed statement aborts the
-    /// transaction and `COMMIT` then rolls it back.
+    /// transaction and `COMMIT` then rolls it back. `changes` must not be empty (`apply`
+    /// sends an expiry-only change as a `touch`).
     async fn apply_pipelined(
         &self,
         key: &StoreKey,
@@ -250,14 +251,6 @@ impl PostgresStore {
                 .prepare_cached(&self.sql.extend_live)
                 .await
                 .map_err(backend)?;
-            if changes.is_empty() {
-                // One statement is its own transaction.
-                let extended = client.execute(&extend, &[&k, &e, &n]).await;
-                return Ok(match extended.map_err(backend)? {
-                    0 => Applied::Gone,
-                    _ => Applied::Done,
-                });
-            }
             let write = client
                 .prepare_cached(&self.sql.write_values_if_live)
                 .await
@@ -414,6 +407,10 @@ impl SessionStore for PostgresStore {
         expires_at: u64,
         now: u64,
     ) -> Result<Applied, StoreError> {
+        if changes.expect.is_empty() && changes.is_empty() {
+            // Only the expiry moves: one statement, as `touch` sends it.
+            return self.touch(key, expires_at, now).await;
+        }
         match changes.expect.is_empty() {
             true => {
                 self.within(self.apply_pipelined(key, changes, expires_at, now))

@@ -149,18 +149,13 @@ impl SqliteStore {
         &self.path
     }
 
-    /// Runs `f` on a connection from `pool` on a blocking thread, within the deadline.
+    /// Runs the read `f` on one of the read connections, on a blocking thread, within
+    /// the deadline (writes go to the writer thread: see [`write`](Self::write)).
     ///
-    /// One deadline governs the whole operation, from the call to the commit: the wait
-    /// for a connection of this process, the wait for another process's write lock (a
-    /// busy handler that gives up at the deadline, instead of a `busy_timeout` that would
-    /// start again inside), and the transaction. If the caller stops waiting (this
-    /// deadline, or a shorter one of the caller's that drops the future), the operation
-    /// is abandoned: a transaction not yet begun never begins, and one waiting for the
-    /// write lock gives up. So a write reported as timed out cannot land after a later
-    /// write; at most it committed in the instant the deadline passed, while it held the
-    /// lock and before any later writer could.
-    async fn run<T, F>(&self, pool: &Arc<Pool>, f: F) -> Result<T, StoreError>
+    /// One deadline governs the whole read, the wait for a connection included. If the
+    /// caller stops waiting (this deadline, or a shorter one of the caller's that drops
+    /// the future), a read not yet begun never begins.
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
@@ -168,7 +163,7 @@ impl SqliteStore {
         let deadline = self.options.deadline;
         let budget = Budget::new(deadline);
         let abandon = AbandonOnDrop(budget.abandoned.clone());
-        let pool = pool.clone();
+        let pool = self.readers.clone();
         let work = async move {
             let permit = pool
                 .permits
@@ -338,7 +333,7 @@ fn open_all(
 
 fn open_one(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path).map_err(backend)?;
-    // Waits for other writers end at each operation's own deadline (see `SqliteStore::run`).
+    // Waits for other writers end at each operation's own deadline (see `SqliteStore::write` and `busy`).
     conn.busy_handler(Some(busy::handler)).map_err(backend)?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))
@@ -356,8 +351,7 @@ fn open_one(path: &Path) -> Result<Connection, StoreError> {
 impl SessionStore for SqliteStore {
     async fn load(&self, key: &StoreKey, now: u64) -> Result<Option<Record>, StoreError> {
         let key = *key;
-        self.run(&self.readers, move |c| load_tx(c, &key, now))
-            .await
+        self.read(move |c| load_tx(c, &key, now)).await
     }
 
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<Created, StoreError> {
@@ -438,7 +432,6 @@ impl SessionStore for SqliteStore {
 impl crate::registry::SessionRegistry for SqliteStore {
     async fn owned(&self, owner: &str, now: u64) -> Result<Vec<(StoreKey, Record)>, StoreError> {
         let owner = owner.to_owned();
-        self.run(&self.readers, move |c| tx::owned_tx(c, &owner, now))
-            .await
+        self.read(move |c| tx::owned_tx(c, &owner, now)).await
     }
 }
