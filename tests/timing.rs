@@ -13,7 +13,8 @@
 //! Why a whole copy and not two byte stores: an earlier version set the two signature
 //! bytes in place with class-dependent stores, and at 10^6 samples in a release build it
 //! measured |t| ≈ 6, growing with the sample count (≈ 24 at 10^7). That was the harness:
-//! the same stores with the *same* bytes in both classes still gave |t| ≈ 4 at 4·10^6,
+//! a store whose *position* depended on the class, into a buffer whose bytes were the
+//! same for both classes (nothing left to tell apart), still gave |t| ≈ 4 at 4·10^6,
 //! while whole copies of the two inputs give |t| < 1 at 8·10^6 on the same machine.
 //!
 //! A comparison that stops at the first differing byte shows up as a large |t|: the
