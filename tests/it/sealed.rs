@@ -172,19 +172,30 @@ async fn signed_to_sealed_transition_keeps_everyone_logged_in() {
     // New sessions in the window are sealed.
     let new = logged_in(&window).await;
     assert!(!new.contains('.'));
-    // And a route that never opens the session still upgrades the cookie.
-    let untouched = Router::new()
-        .route("/plain", get(|| async { "plain" }))
-        .layer(
-            SessionLayer::new(
-                SessionConfig::new(key())
-                    .secure(false)
-                    .cookie_mode(CookieMode::SealedAcceptingSigned),
-            )
-            .unwrap(),
+    // And a route that never opens the session still upgrades the cookie, whether or
+    // not the layer refreshes cookies on every request (the window opens every cookie
+    // itself).
+    for refresh in [true, false] {
+        let untouched = Router::new()
+            .route("/plain", get(|| async { "plain" }))
+            .layer(
+                SessionLayer::new(
+                    SessionConfig::new(key())
+                        .secure(false)
+                        .refresh_each_request(refresh)
+                        .cookie_mode(CookieMode::SealedAcceptingSigned),
+                )
+                .unwrap(),
+            );
+        let reply = send(&untouched, "GET", "/plain", &[&signed], None).await;
+        let upgraded = reply.cookie_pair();
+        assert!(!upgraded.contains('.'), "refresh {refresh}: {upgraded}");
+        assert_eq!(
+            fetch(&sealed_only, "/whoami", Some(&upgraded)).await.body,
+            "alice",
+            "refresh {refresh}"
         );
-    let reply = send(&untouched, "GET", "/plain", &[&signed], None).await;
-    assert!(!reply.cookie_pair().contains('.'));
+    }
 }
 
 #[tokio::test]
