@@ -8,6 +8,7 @@ mod a_log_capture;
 mod actix_scenarios;
 #[cfg(feature = "memory")]
 mod browser;
+mod debug_output;
 
 #[cfg(all(feature = "redis", feature = "postgres", feature = "test-util"))]
 mod faults;
