@@ -75,18 +75,21 @@ impl XorShift {
     }
 }
 
-/// Times `run` on one buffer holding `inputs[1]` (class "first") or `inputs[0]` (class
-/// "last"), classes in random order; the times of each class.
+/// Times `run` on one buffer holding the class "first" input or the class "last" one,
+/// classes in random order; the times of each class, in that order.
 fn measure(
     samples: usize,
-    inputs: [&[u8]; 2],
+    first_input: &[u8],
+    last_input: &[u8],
     run: impl Fn(&[u8]) -> bool,
 ) -> (Vec<f64>, Vec<f64>) {
     assert_eq!(
-        inputs[0].len(),
-        inputs[1].len(),
+        first_input.len(),
+        last_input.len(),
         "one buffer holds either input"
     );
+    // Indexed by the class bit: `true` is "first".
+    let inputs = [last_input, first_input];
     let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
     let mut buffer = inputs[0].to_vec();
     let (mut first, mut last) = (
@@ -158,13 +161,13 @@ fn first_and_last_signature_byte_wrong_take_the_same_time() {
     let last = genuine.len() - 1;
     // The last character carries the last byte's low four bits (its own low two bits are
     // unused): flipping its top bit changes only byte 19.
-    let mut first_wrong = genuine.clone();
-    first_wrong[sig_start] = flip_top(genuine[sig_start]);
-    let mut last_wrong = genuine.clone();
-    last_wrong[last] = flip_top(genuine[last]);
+    let mut first_byte_wrong = genuine.clone();
+    first_byte_wrong[sig_start] = flip_top(genuine[sig_start]);
+    let mut last_byte_wrong = genuine.clone();
+    last_byte_wrong[last] = flip_top(genuine[last]);
     let limits = Limits::default();
     let n = samples();
-    let (first, last_wrong) = measure(n, [&last_wrong, &first_wrong], |value| {
+    let (first, last_wrong) = measure(n, &first_byte_wrong, &last_byte_wrong, |value| {
         flask::verify(value, &ring, NOW, 2_678_400, 0, &limits).is_ok()
     });
     let (worst, crops) = max_abs_t(&first, &last_wrong);
@@ -206,12 +209,12 @@ fn the_harness_catches_an_early_exit_comparison() {
         a.len() == b.len()
     }
     let reference: Vec<u8> = (0..4096u32).map(|i| (i * 7) as u8).collect();
-    let mut first_wrong = reference.clone();
-    first_wrong[0] ^= 1;
-    let mut last_wrong = reference.clone();
-    last_wrong[reference.len() - 1] ^= 1;
+    let mut first_byte_wrong = reference.clone();
+    first_byte_wrong[0] ^= 1;
+    let mut last_byte_wrong = reference.clone();
+    last_byte_wrong[reference.len() - 1] ^= 1;
     let n = samples().min(100_000);
-    let (first, last) = measure(n, [&last_wrong, &first_wrong], |value| {
+    let (first, last) = measure(n, &first_byte_wrong, &last_byte_wrong, |value| {
         early_exit_eq(value, &reference)
     });
     let (worst, crops) = max_abs_t(&first, &last);

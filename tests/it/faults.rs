@@ -139,6 +139,13 @@ async fn setup<S: SessionStore>(
     (app, tally, cookies)
 }
 
+/// Takes the finished tasks out of `running`, failing on any that panicked.
+fn reap_finished(running: &mut tokio::task::JoinSet<()>) {
+    while let Some(done) = running.try_join_next() {
+        done.expect("a request task panicked");
+    }
+}
+
 /// `rate` requests a second for `seconds`, each timed; (max time, still running after
 /// the deadline has passed for the last one, statuses that were not 200 or 503).
 async fn steady(
@@ -167,16 +174,12 @@ async fn steady(
                 odd.fetch_add(1, Ordering::Relaxed);
             }
         });
-        while let Some(done) = running.try_join_next() {
-            done.expect("a request task panicked");
-        }
+        reap_finished(&mut running);
         let due = start + gap * (i as u32 + 1);
         tokio::time::sleep_until(due.into()).await;
     }
     tokio::time::sleep(deadline + Duration::from_millis(150)).await;
-    while let Some(done) = running.try_join_next() {
-        done.expect("a request task panicked");
-    }
+    reap_finished(&mut running);
     let still = running.len();
     while let Some(done) = running.join_next().await {
         done.expect("a request task panicked");
